@@ -1,0 +1,65 @@
+import { checkMysql } from '@sluice/capture';
+import { MIN_NATS_SERVER_VERSION, connectNats, isSluiceError, type Config } from '@sluice/core';
+import { findBinary } from './embedded-process.js';
+
+interface Check {
+  readonly ok: boolean;
+  readonly what: string;
+  readonly fix?: string;
+}
+
+/**
+ * `sluice doctor`: checks NATS (reachable, version ≥ 2.9.10, JetStream on) and every MySQL source
+ * (binlog settings, privileges), prints one line per check and what to do about each failure.
+ * Resolves with the exit code: 0 when everything passed, 1 otherwise.
+ */
+export async function runDoctor(config: Config, print: (line: string) => void): Promise<number> {
+  const checks: Check[] = [];
+  checks.push(...(await natsChecks(config)));
+  for (const source of config.sources) checks.push(...(await sourceChecks(source.id, source.url)));
+  for (const c of checks) {
+    print(`${c.ok ? '✔' : '✘'} ${c.what}`);
+    if (!c.ok && c.fix) print(`    fix: ${c.fix.replaceAll('\n', '\n         ')}`);
+  }
+  const failed = checks.filter((c) => !c.ok).length;
+  print(failed === 0 ? 'all checks passed' : `${failed} check(s) failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+async function natsChecks(config: Config): Promise<Check[]> {
+  if (config.nats.url === undefined) return [await binaryCheck('nats-server', ['nats-server'], 'nats-server')];
+  try {
+    const { nc, server } = await connectNats(config.nats, { name: 'sluice-doctor' });
+    await nc.close();
+    return [
+      { ok: true, what: `NATS reachable at ${config.nats.url}` },
+      { ok: true, what: `nats-server ${server.version} ≥ ${MIN_NATS_SERVER_VERSION}, JetStream enabled` },
+    ];
+  } catch (err) {
+    const code = isSluiceError(err) ? err.code : 'SLUICE_NATS_CONNECT';
+    const fix =
+      code === 'SLUICE_NATS_VERSION'
+        ? `upgrade nats-server to ${MIN_NATS_SERVER_VERSION} or newer (≥ 2.10.23 recommended)`
+        : code === 'SLUICE_NATS_NO_JETSTREAM'
+          ? 'start nats-server with -js (or "jetstream {}" in its config)'
+          : 'check nats.url / SLUICE_NATS_URL and that nats-server is running';
+    return [{ ok: false, what: `NATS at ${config.nats.url}: ${(err as Error).message} [${code}]`, fix }];
+  }
+}
+
+async function sourceChecks(id: string, url: string | undefined): Promise<Check[]> {
+  if (url === undefined) return [await binaryCheck(`source ${id}: embedded mariadbd`, ['mariadbd', 'mysqld'], 'mariadb-server')];
+  const results = await checkMysql(url);
+  return results.map((r) => ({
+    ok: r.ok,
+    what: `source ${id}: ${r.name}${r.ok ? '' : ` is ${r.actual}, expected ${r.expected} [${r.code}]`}`,
+    ...(r.fix ? { fix: r.fix } : {}),
+  }));
+}
+
+async function binaryCheck(what: string, names: readonly string[], pkg: string): Promise<Check> {
+  const path = await findBinary(names);
+  return path
+    ? { ok: true, what: `${what}: ${path} (started by "sluice up")` }
+    : { ok: false, what: `${what}: not installed`, fix: `sudo apt-get install -y ${pkg}` };
+}

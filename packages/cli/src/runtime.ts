@@ -1,0 +1,89 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BinlogCapture } from '@sluice/capture';
+import { Deliverer } from '@sluice/deliverer';
+import { Router } from '@sluice/router';
+import { SluiceError, connectNats, openCheckpoints, provisionStreams, type Config, type Logger } from '@sluice/core';
+
+/** A role a process can run. */
+export type Role = 'capture' | 'router' | 'deliverer';
+
+/** Running roles. */
+export interface Runtime {
+  /** Rejects when a role fails fatally (e.g. the binlog position was purged). */
+  readonly done: Promise<void>;
+  /** One line of counters for progress output. */
+  stats(): Record<string, number>;
+  /** Stops every role gracefully: capture first, so that the rest can drain what it published. */
+  stop(): Promise<void>;
+}
+
+interface Part {
+  readonly stop: () => Promise<void>;
+  readonly stats: () => Record<string, number>;
+  readonly done?: Promise<void>;
+}
+
+/** Starts the given roles against an already-resolved configuration (every URL set). */
+export async function startRoles(config: Config, roles: readonly Role[], logger: Logger): Promise<Runtime> {
+  const parts: Part[] = [];
+  const connections: NatsConnection[] = [];
+  const stop = async (): Promise<void> => {
+    for (const p of parts) await p.stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    await Promise.allSettled(connections.map((nc) => nc.close()));
+  };
+  try {
+    for (const role of roles) {
+      // One connection per role, as separate processes would have: a slow deliverer socket must not
+      // delay capture's PubAcks.
+      const { nc, jsm } = await connectNats(config.nats, { name: `sluice-${role}` });
+      connections.push(nc);
+      if (connections.length === 1) await provisionStreams(jsm, config.nats);
+      parts.push(await startRole(role, config, nc, jsm, logger));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const fatal = parts.flatMap((p) => (p.done ? [p.done] : []));
+  return {
+    done: fatal.length > 0 ? Promise.race(fatal) : new Promise<void>(() => {}),
+    stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, number>,
+    stop,
+  };
+}
+
+async function startRole(
+  role: Role,
+  config: Config,
+  nc: NatsConnection,
+  jsm: Parameters<typeof provisionStreams>[0],
+  logger: Logger,
+): Promise<Part> {
+  switch (role) {
+    case 'capture': {
+      const checkpoints = await openCheckpoints(nc, config.nats);
+      const captures = config.sources.map((source) => {
+        if (source.url === undefined) throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
+        return new BinlogCapture({ source: { ...source, url: source.url }, nats: config.nats, capture: config.capture, nc, checkpoints, logger });
+      });
+      for (const c of captures) await c.start();
+      return {
+        stop: async () => {
+          for (const c of captures) await c.stop();
+        },
+        stats: () => ({ rowsPublished: captures.reduce((n, c) => n + c.stats().rowsPublished, 0) }),
+        done: Promise.all(captures.map((c) => c.done)).then(() => undefined),
+      };
+    }
+    case 'router': {
+      const router = new Router({ nc, jsm, nats: config.nats, router: config.router, subscriptions: config.subscriptions, endpoints: config.endpoints, logger });
+      await router.start();
+      return { stop: () => router.stop(), stats: () => ({ eventsRouted: router.stats.eventsRouted, deliveriesPublished: router.stats.deliveriesPublished }) };
+    }
+    case 'deliverer': {
+      const deliverer = new Deliverer({ nc, jsm, nats: config.nats, deliverer: config.deliverer, endpoints: config.endpoints, logger });
+      await deliverer.start();
+      return { stop: () => deliverer.stop(), stats: () => ({ delivered: deliverer.stats.delivered, retried: deliverer.stats.retried }) };
+    }
+  }
+}

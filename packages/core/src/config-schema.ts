@@ -1,0 +1,143 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// One schema with defaults and units; defaults live here and nowhere else. Every object is closed
+// (additionalProperties: false) so that a misspelt key is an error, not a silently ignored setting.
+// docs/configuration.md documents every key; config-docs.test.ts keeps the two in sync.
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description: 'identifier' });
+const closed = { additionalProperties: false } as const;
+
+export const NatsSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ minLength: 1, description: 'NATS server URL(s), comma-separated. Absent → sluice starts an embedded nats-server.' })),
+    prefix: Type.String({ default: 'sluice', pattern: '^[a-z][a-z0-9_-]{0,31}$' }),
+    partitions: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
+    replicas: Type.Integer({ default: 1, minimum: 1, maximum: 5 }),
+    eventsMaxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 60_000 }),
+    eventsMaxBytes: Type.Integer({ default: -1, minimum: -1 }),
+    deliveriesMaxAgeMs: Type.Integer({ default: 14 * 24 * 3600_000, minimum: 60_000 }),
+    deliveriesMaxBytes: Type.Integer({ default: -1, minimum: -1 }),
+    duplicateWindowMs: Type.Integer({ default: 120_000, minimum: 1_000 }),
+    connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
+    user: Type.Optional(Type.String()),
+    pass: Type.Optional(Type.String()),
+    token: Type.Optional(Type.String()),
+  },
+  closed,
+);
+
+export const LoggingSchema = Type.Object(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    pretty: Type.Boolean({ default: false }),
+  },
+  closed,
+);
+
+export const EmbeddedSchema = Type.Object(
+  {
+    dataDir: Type.String({ default: '.sluice', minLength: 1 }),
+    initSql: Type.Array(Type.String(), { default: [] }),
+  },
+  closed,
+);
+
+export const SourceSchema = Type.Object(
+  {
+    id: Id,
+    kind: Type.Literal('mysql', { default: 'mysql' }),
+    url: Type.Optional(Type.String({ minLength: 1, description: 'mysql://user:pass@host:port. Absent → embedded mariadbd.' })),
+    serverId: Type.Integer({ default: 48_151, minimum: 1, maximum: 4_294_967_295 }),
+    include: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    exclude: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  },
+  closed,
+);
+
+export const EndpointSchema = Type.Object(
+  {
+    id: Id,
+    url: Type.String({ minLength: 1 }),
+    secret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' }),
+    timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+    connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
+    enabled: Type.Boolean({ default: true }),
+  },
+  closed,
+);
+
+export const SubscriptionSchema = Type.Object(
+  {
+    id: Id,
+    endpoint: Id,
+    types: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  },
+  closed,
+);
+
+export const CaptureSchema = Type.Object(
+  {
+    publishWindow: Type.Integer({ default: 1024, minimum: 1, maximum: 65_536 }),
+    publishTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+    checkpointIntervalMs: Type.Integer({ default: 500, minimum: 10 }),
+    reconnectMinMs: Type.Integer({ default: 250, minimum: 10 }),
+    reconnectMaxMs: Type.Integer({ default: 30_000, minimum: 10 }),
+  },
+  closed,
+);
+
+export const RouterSchema = Type.Object(
+  {
+    maxAckPending: Type.Integer({ default: 1024, minimum: 1 }),
+    publishWindow: Type.Integer({ default: 1024, minimum: 1, maximum: 65_536 }),
+    ackWaitMs: Type.Integer({ default: 30_000, minimum: 1_000 }),
+  },
+  closed,
+);
+
+export const DelivererSchema = Type.Object(
+  {
+    concurrency: Type.Integer({ default: 128, minimum: 1, maximum: 10_000 }),
+    maxAckPending: Type.Integer({ default: 1024, minimum: 1 }),
+    ackWaitMs: Type.Integer({ default: 30_000, minimum: 1_000 }),
+    retryMinMs: Type.Integer({ default: 1_000, minimum: 0 }),
+    retryMaxMs: Type.Integer({ default: 300_000, minimum: 0 }),
+    responseExcerptBytes: Type.Integer({ default: 1024, minimum: 0, maximum: 65_536 }),
+    connectionsPerOrigin: Type.Integer({ default: 32, minimum: 1, maximum: 1024 }),
+  },
+  closed,
+);
+
+/** The whole configuration, after defaults. */
+export const ConfigSchema = Type.Object(
+  {
+    nats: NatsSchema,
+    logging: LoggingSchema,
+    embedded: EmbeddedSchema,
+    capture: CaptureSchema,
+    router: RouterSchema,
+    deliverer: DelivererSchema,
+    sources: Type.Array(SourceSchema, { default: [] }),
+    endpoints: Type.Array(EndpointSchema, { default: [] }),
+    subscriptions: Type.Array(SubscriptionSchema, { default: [] }),
+  },
+  closed,
+);
+
+/** The validated, frozen configuration. */
+export type Config = Static<typeof ConfigSchema>;
+export type NatsConfig = Config['nats'];
+export type LoggingConfig = Config['logging'];
+export type EmbeddedConfig = Config['embedded'];
+export type SourceConfig = Config['sources'][number];
+export type EndpointConfig = Config['endpoints'][number];
+export type SubscriptionConfig = Config['subscriptions'][number];
+export type CaptureConfig = Config['capture'];
+export type RouterConfig = Config['router'];
+export type DelivererConfig = Config['deliverer'];
+
+/** Top-level sections whose scalar keys can be set through `SLUICE_<SECTION>_<KEY>`. */
+export const ENV_SECTIONS = ['nats', 'logging', 'embedded', 'capture', 'router', 'deliverer'] as const;

@@ -1,0 +1,319 @@
+import { readFile } from 'node:fs/promises';
+import { TypeGuard, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigSchema, ENV_SECTIONS, type Config } from './config-schema.js';
+import { SluiceError } from './errors.js';
+import { isValidTypePattern } from './type-pattern.js';
+
+/** One thing wrong with a configuration; {@link loadConfig} reports all of them at once. */
+export interface ConfigProblem {
+  /** JSON-pointer-like path, e.g. `/endpoints/0/secret`, or `env:SLUICE_NATS_PORT`. */
+  readonly path: string;
+  /** Stable problem kind: `unknown-key`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`. */
+  readonly kind: string;
+  readonly message: string;
+}
+
+/** Inputs of {@link loadConfig}. Only the cli reads `process.env`; it passes it here. */
+export interface LoadConfigOptions {
+  /** YAML file to read; when absent only defaults and environment apply. */
+  readonly path?: string;
+  /** YAML text, instead of `path` (tests). */
+  readonly text?: string;
+  /** Environment: `SLUICE_*` variables override file values; `${NAME}` in the file is replaced from it. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Environment variables that are not settings but are read by the cli itself. */
+export const RESERVED_ENV = new Set(['SLUICE_CONFIG']);
+
+/**
+ * Loads, merges (defaults ← file ← `SLUICE_*` environment), validates and deep-freezes the configuration.
+ * @throws SluiceError `SLUICE_CONFIG_NOT_FOUND`, `SLUICE_CONFIG_PARSE`, or `SLUICE_CONFIG_INVALID` whose
+ *   `details.problems` lists every {@link ConfigProblem} found.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  let text = options.text;
+  if (text === undefined && options.path !== undefined) {
+    try {
+      text = await readFile(options.path, 'utf8');
+    } catch (cause) {
+      throw new SluiceError('SLUICE_CONFIG_NOT_FOUND', `cannot read config file ${options.path}`, { cause });
+    }
+  }
+  return buildConfig(text ?? '', options.env ?? {}, options.path);
+}
+
+/** Synchronous core of {@link loadConfig}, for already-read text. */
+export function buildConfig(text: string, env: Readonly<Record<string, string | undefined>>, origin = 'config'): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0].line ?? '?'}` : '';
+    throw new SluiceError('SLUICE_CONFIG_PARSE', `${origin} is not valid YAML${where}`, { cause });
+  }
+  const problems: ConfigProblem[] = [];
+  if (typeof raw !== 'object' || Array.isArray(raw) || raw === null) {
+    problems.push({ path: '/', kind: 'type', message: 'the configuration must be a YAML mapping' });
+    raw = {};
+  }
+  const value = interpolate(raw, env, '', problems) as Record<string, unknown>;
+  applyEnv(value, env, problems);
+  for (const section of ENV_SECTIONS) value[section] ??= {};
+  mappingsForLists(ConfigSchema, value, '', problems);
+
+  const withDefaults = Value.Default(ConfigSchema, value);
+  const required = new Set<string>();
+  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+    // A missing required key also fails its own type check ("Expected string"); report it once.
+    if (required.has(e.path)) continue;
+    if (e.type === ValueErrorType.ObjectRequiredProperty) required.add(e.path);
+    problems.push(schemaProblem(e));
+  }
+  // Cross-checks run even when the schema failed, so that one run reports every problem; they
+  // therefore read the value defensively instead of trusting its type.
+  crossCheck(withDefaults as Record<string, unknown>, problems);
+  if (problems.length > 0) {
+    const list = problems.map((p) => `  - ${p.path}: ${p.message} [${p.kind}]`).join('\n');
+    throw new SluiceError('SLUICE_CONFIG_INVALID', `${origin} has ${problems.length} problem(s):\n${list}`, {
+      details: { problems },
+    });
+  }
+  return deepFreeze(withDefaults as Config);
+}
+
+/**
+ * Reports a mapping where the schema wants a list, and replaces it with `[]`. TypeBox 0.34's
+ * `Value.Default` would otherwise `Object.assign` the mapping onto the `[]` default, giving an empty
+ * array that passes validation: `endpoints: { id: billing, … }` silently configured no endpoints.
+ */
+function mappingsForLists(schema: TSchema, value: unknown, path: string, problems: ConfigProblem[]): unknown {
+  const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (TypeGuard.IsArray(schema)) {
+    if (Array.isArray(value)) value.forEach((x, i) => (value[i] = mappingsForLists(schema.items, x, `${path}/${i}`, problems)));
+    if (!isMapping) return value;
+    problems.push({ path, kind: 'type', message: 'expected a list ("- " items), got a mapping' });
+    return [];
+  }
+  if (TypeGuard.IsObject(schema) && isMapping) {
+    const obj = value as Record<string, unknown>;
+    for (const [key, prop] of Object.entries(schema.properties)) {
+      if (Object.hasOwn(obj, key)) obj[key] = mappingsForLists(prop, obj[key], `${path}/${key}`, problems);
+    }
+  }
+  return value;
+}
+
+function schemaProblem(e: { type: ValueErrorType; path: string; message: string; schema: TSchema }): ConfigProblem {
+  const path = e.path === '' ? '/' : e.path;
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return { path, kind: 'unknown-key', message: 'unknown key' };
+    case ValueErrorType.ObjectRequiredProperty:
+      return { path, kind: 'required', message: 'is required' };
+    case ValueErrorType.StringPattern:
+    case ValueErrorType.StringFormat:
+      return { path, kind: 'format', message: `${e.message} (${describe(e.schema)})` };
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.StringMinLength:
+    case ValueErrorType.ArrayMinItems:
+      return { path, kind: 'range', message: e.message };
+    case ValueErrorType.Union: {
+      const options = literals(e.schema);
+      return { path, kind: 'type', message: options ? `expected one of ${options}` : e.message };
+    }
+    default:
+      return { path, kind: 'type', message: e.message };
+  }
+}
+
+function literals(schema: TSchema): string | undefined {
+  if (!TypeGuard.IsUnion(schema) || !schema.anyOf.every((s) => TypeGuard.IsLiteral(s))) return undefined;
+  return schema.anyOf.map((s) => String(s.const)).join(', ');
+}
+
+function describe(schema: TSchema): string {
+  return typeof schema.description === 'string' ? schema.description : String(schema.pattern ?? schema.format);
+}
+
+type Item = Record<string, unknown>;
+
+/** The object items of a config array, with their index; anything else was reported by the schema. */
+function items(v: unknown): [Item, number][] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((x: unknown, i) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? [[x as Item, i]] : []));
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(section: unknown, key: string): number | undefined {
+  const v = section !== null && typeof section === 'object' ? (section as Item)[key] : undefined;
+  return typeof v === 'number' ? v : undefined;
+}
+
+function crossCheck(config: Item, problems: ConfigProblem[]): void {
+  unique(items(config.sources), '/sources', problems);
+  unique(items(config.endpoints), '/endpoints', problems);
+  unique(items(config.subscriptions), '/subscriptions', problems);
+  const endpoints = new Set(items(config.endpoints).map(([e]) => e.id));
+  for (const [e, i] of items(config.endpoints)) {
+    const urlText = str(e.url);
+    if (urlText !== undefined) checkEndpointUrl(urlText, `/endpoints/${i}/url`, problems);
+    const secret = str(e.secret);
+    // Length only for secrets of the right shape; the schema's pattern reports the others.
+    if (secret !== undefined && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
+      const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+      if (key.length < 24 || key.length > 64)
+        problems.push({ path: `/endpoints/${i}/secret`, kind: 'format', message: `the secret must decode to 24–64 bytes, got ${key.length}` });
+    }
+  }
+  for (const [s, i] of items(config.subscriptions)) {
+    if (typeof s.endpoint === 'string' && !endpoints.has(s.endpoint))
+      problems.push({ path: `/subscriptions/${i}/endpoint`, kind: 'reference', message: `no endpoint with id "${s.endpoint}"` });
+    if (!Array.isArray(s.types)) continue;
+    s.types.forEach((t: unknown, j) => {
+      if (typeof t === 'string' && t.length > 0 && !isValidTypePattern(t))
+        problems.push({ path: `/subscriptions/${i}/types/${j}`, kind: 'format', message: `invalid type pattern "${t}"` });
+    });
+  }
+  for (const [s, i] of items(config.sources)) {
+    const url = str(s.url);
+    if (url === undefined || url.length === 0) continue;
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'mysql:' && protocol !== 'mariadb:')
+      problems.push({ path: `/sources/${i}/url`, kind: 'format', message: 'expected mysql://user:pass@host:port' });
+  }
+  orderedPair(config.capture, '/capture', 'reconnectMinMs', 'reconnectMaxMs', problems);
+  orderedPair(config.deliverer, '/deliverer', 'retryMinMs', 'retryMaxMs', problems);
+}
+
+function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[]): void {
+  if (text.length === 0) return; // minLength already reported
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push({ path, kind: 'format', message: `not a URL: ${text}` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    problems.push({ path, kind: 'format', message: 'only http and https URLs are delivered to' });
+  if (url.username || url.password) problems.push({ path, kind: 'format', message: 'credentials in the URL are not allowed' });
+}
+
+function orderedPair(section: unknown, path: string, min: string, max: string, problems: ConfigProblem[]): void {
+  const lo = num(section, min);
+  const hi = num(section, max);
+  if (lo !== undefined && hi !== undefined && lo > hi)
+    problems.push({ path: `${path}/${min}`, kind: 'range', message: `must not exceed ${max}` });
+}
+
+function unique(list: [Item, number][], path: string, problems: ConfigProblem[]): void {
+  const seen = new Set<unknown>();
+  for (const [item, i] of list) {
+    if (typeof item.id !== 'string') continue;
+    if (seen.has(item.id)) problems.push({ path: `${path}/${i}/id`, kind: 'duplicate', message: `duplicate id "${item.id}"` });
+    seen.add(item.id);
+  }
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function interpolate(v: unknown, env: Readonly<Record<string, string | undefined>>, path: string, problems: ConfigProblem[]): unknown {
+  if (typeof v === 'string') {
+    return v.replace(PLACEHOLDER, (_, name: string) => {
+      const value = env[name];
+      if (value === undefined) problems.push({ path: path || '/', kind: 'env', message: `\${${name}} is not set in the environment` });
+      return value ?? '';
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, `${path}/${i}`, problems));
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, env, `${path}/${k}`, problems)]));
+  }
+  return v;
+}
+
+/** `eventsMaxAgeMs` → `EVENTS_MAX_AGE_MS`. */
+function screamingSnake(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** Every `SLUICE_*` variable that maps to a setting, with its config path. */
+export function envSettings(): { name: string; section: string; key: string; schema: TSchema }[] {
+  const out: { name: string; section: string; key: string; schema: TSchema }[] = [];
+  for (const section of ENV_SECTIONS) {
+    const schema = ConfigSchema.properties[section] as TObject;
+    for (const [key, prop] of Object.entries(schema.properties)) {
+      out.push({ name: `SLUICE_${section.toUpperCase()}_${screamingSnake(key)}`, section, key, schema: prop });
+    }
+  }
+  return out;
+}
+
+function applyEnv(value: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, problems: ConfigProblem[]): void {
+  const known = new Map(envSettings().map((s) => [s.name, s]));
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('SLUICE_') || raw === undefined || RESERVED_ENV.has(name)) continue;
+    const setting = known.get(name);
+    if (!setting) {
+      problems.push({ path: `env:${name}`, kind: 'unknown-key', message: 'unknown SLUICE_* environment variable' });
+      continue;
+    }
+    const section = (value[setting.section] ??= {}) as Record<string, unknown>;
+    if (typeof section !== 'object' || section === null) continue;
+    const coerced = coerce(raw, setting.schema, name, problems);
+    // A bad value is reported once, against the variable; the file's value (or default) stays.
+    if (coerced !== INVALID) section[setting.key] = coerced;
+  }
+}
+
+const INVALID = Symbol('invalid');
+
+function coerce(raw: string, schema: TSchema, name: string, problems: ConfigProblem[]): unknown {
+  if (TypeGuard.IsInteger(schema) || TypeGuard.IsNumber(schema)) {
+    const n = Number(raw);
+    if (raw.trim() !== '' && Number.isFinite(n)) return n;
+    problems.push({ path: `env:${name}`, kind: 'type', message: `expected a number, got "${raw}"` });
+    return INVALID;
+  }
+  if (TypeGuard.IsBoolean(schema)) {
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    problems.push({ path: `env:${name}`, kind: 'type', message: `expected true or false, got "${raw}"` });
+    return INVALID;
+  }
+  if (TypeGuard.IsArray(schema)) {
+    // A JSON array keeps items that contain commas (SQL statements in SLUICE_EMBEDDED_INIT_SQL).
+    if (!raw.trimStart().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    try {
+      const list: unknown = JSON.parse(raw);
+      if (Array.isArray(list) && list.every((x) => typeof x === 'string')) return list;
+    } catch {
+      // reported below
+    }
+    problems.push({ path: `env:${name}`, kind: 'type', message: 'expected a JSON array of strings or a comma-separated list' });
+    return INVALID;
+  }
+  return raw;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}

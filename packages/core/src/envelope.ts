@@ -1,0 +1,89 @@
+/**
+ * The CloudEvents 1.0 envelope in JSON structured mode, with sluice's extension attributes.
+ * https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md
+ */
+export interface CloudEvent<D = unknown> {
+  readonly specversion: '1.0';
+  /** Deterministic event id; also the `Nats-Msg-Id` and the `webhook-id`. */
+  readonly id: string;
+  /** URI-reference naming the producer, e.g. `/sluice/mysql/shop`. */
+  readonly source: string;
+  /** Dot-separated type, e.g. `mysql.shop.orders.insert`. */
+  readonly type: string;
+  /** For CDC, the row's primary key (values joined with `,`); the partition key by default. */
+  readonly subject?: string;
+  /** RFC 3339 commit time. */
+  readonly time: string;
+  readonly datacontenttype: 'application/json';
+  readonly data: D;
+  /** Extension: source position of a CDC event (GTID or `file:pos`). */
+  readonly sluiceposition?: string;
+  /** Extension: transaction id (GTID or `file:pos` of its start). */
+  readonly sluicetxid?: string;
+  /** Extension: 0-based index of the row in its transaction. */
+  readonly sluicetxindex?: number;
+}
+
+/** The operation of a row change. */
+export type RowOperation = 'insert' | 'update' | 'delete';
+
+/** `data` of a CDC event. Values follow docs/events.md (BIGINT/DECIMAL strings, binary base64, …). */
+export interface RowChange {
+  readonly op: RowOperation;
+  readonly database: string;
+  readonly table: string;
+  /** Column values before the change; `null` for inserts. */
+  readonly before: Record<string, unknown> | null;
+  /** Column values after the change; `null` for deletes. */
+  readonly after: Record<string, unknown> | null;
+  /** Names of the columns whose value differs between `before` and `after` (all columns for insert/delete). */
+  readonly changed: string[];
+  /** Names of the primary-key columns, when the table has one. */
+  readonly primaryKey: string[];
+}
+
+/** Inputs of {@link cdcEvent}. */
+export interface CdcEventInput {
+  readonly id: string;
+  readonly sourceId: string;
+  readonly change: RowChange;
+  /** Commit time, milliseconds since the epoch. */
+  readonly commitTimeMs: number;
+  readonly position: string;
+  readonly transaction: string;
+  readonly rowIndex: number;
+  /** Partition/subject key: the primary key values joined with ','. */
+  readonly key: string;
+}
+
+/** The CloudEvent type of a row change: `mysql.<database>.<table>.<op>`. */
+export function cdcEventType(change: Pick<RowChange, 'database' | 'table' | 'op'>): string {
+  return `mysql.${change.database}.${change.table}.${change.op}`;
+}
+
+/** Builds the CloudEvent for one row change. */
+export function cdcEvent(input: CdcEventInput): CloudEvent<RowChange> {
+  return {
+    specversion: '1.0',
+    id: input.id,
+    source: `/sluice/mysql/${input.sourceId}`,
+    type: cdcEventType(input.change),
+    subject: input.key,
+    time: new Date(input.commitTimeMs).toISOString(),
+    datacontenttype: 'application/json',
+    data: input.change,
+    sluiceposition: input.position,
+    sluicetxid: input.transaction,
+    sluicetxindex: input.rowIndex,
+  };
+}
+
+/** Serialises an event for the stream and for delivery bodies (one encoding, no re-encode on the way). */
+export function encodeEvent(event: CloudEvent): Uint8Array {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}
+
+/** Parses an event from its stored bytes. Throws `SyntaxError` on malformed input. */
+export function decodeEvent(bytes: Uint8Array): CloudEvent {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as CloudEvent;
+}

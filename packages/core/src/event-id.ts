@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Where a CDC row change sits in its source: enough to name it uniquely and stably.
+ * Re-reading the same binlog yields the same position, hence the same id.
+ */
+export interface CdcPosition {
+  /** The configured source id. */
+  readonly sourceId: string;
+  /**
+   * The transaction's identity: its GTID (`0-1-42` on MariaDB, `uuid:42` on MySQL) when known,
+   * otherwise `file:pos` of the event that began the transaction.
+   */
+  readonly transaction: string;
+  /** 0-based index of the row within its transaction, counting every row of every table. */
+  readonly rowIndex: number;
+}
+
+function digestId(parts: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  // 128 bits, hex: collision-free in practice and short enough for a header and a Nats-Msg-Id.
+  return `evt_${h.digest('hex').slice(0, 32)}`;
+}
+
+/** The deterministic id of a CDC event (see design.md §2 and docs/decisions/0001-event-identity.md). */
+export function cdcEventId(pos: CdcPosition): string {
+  return digestId(['cdc', pos.sourceId, pos.transaction, String(pos.rowIndex)]);
+}
+
+/** The deterministic id of an ingested event, from the producer's source and idempotency key. */
+export function ingestEventId(source: string, idempotencyKey: string): string {
+  return digestId(['ingest', source, idempotencyKey]);
+}
+
+/** The deterministic `Nats-Msg-Id` of one delivery: one per (event, subscription). */
+export function deliveryId(eventId: string, subscriptionId: string): string {
+  return `${eventId}.${subscriptionId}`;
+}

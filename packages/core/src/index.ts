@@ -1,0 +1,52 @@
+export { ErrorCodes, SluiceError, isSluiceError } from './errors.js';
+export type { ErrorCode, SluiceErrorOptions } from './errors.js';
+export {
+  isValidPrefix,
+  eventsStream,
+  deliveriesStream,
+  eventsStreamSubjects,
+  deliveriesStreamSubjects,
+  eventSubject,
+  eventPartitionFilter,
+  deliverySubject,
+  deliveryEndpointFilter,
+  routerConsumer,
+  delivererConsumer,
+  checkpointsBucket,
+  typeFromEventSubject,
+  partitionFromEventSubject,
+  escapeToken,
+  unescapeToken,
+  DeliveryHeaders,
+} from './names.js';
+export type { NameSpace } from './names.js';
+export { partitionOf } from './partition.js';
+export { cdcEventId, ingestEventId, deliveryId } from './event-id.js';
+export type { CdcPosition } from './event-id.js';
+export { cdcEvent, cdcEventType, encodeEvent, decodeEvent } from './envelope.js';
+export type { CloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
+export { isValidTypePattern, compileTypePattern } from './type-pattern.js';
+export type { TypeMatcher } from './type-pattern.js';
+export { ConfigSchema, ENV_SECTIONS } from './config-schema.js';
+export type {
+  Config,
+  NatsConfig,
+  LoggingConfig,
+  EmbeddedConfig,
+  SourceConfig,
+  EndpointConfig,
+  SubscriptionConfig,
+  CaptureConfig,
+  RouterConfig,
+  DelivererConfig,
+} from './config-schema.js';
+export { loadConfig, buildConfig, envSettings, RESERVED_ENV } from './config.js';
+export type { ConfigProblem, LoadConfigOptions } from './config.js';
+export { createLogger, REDACT_PATHS } from './logger.js';
+export type { Logger } from './logger.js';
+export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js';
+export type { ServerFacts, ConnectNatsOptions } from './nats.js';
+export { provisionStreams, streamConfigs, openCheckpoints, ensureDurable } from './provision.js';
+export type { DurableSpec } from './provision.js';
+export { AckWindowPublisher } from './ack-window-publisher.js';
+export type { PubAck, AckWindowOptions } from './ack-window-publisher.js';

@@ -1,0 +1,142 @@
+/**
+ * Every stream, subject, consumer and bucket name sluice uses, built from one configurable prefix.
+ * Nothing else in the codebase spells a name out; see README "Streams and subjects".
+ */
+
+/** The inputs every name depends on. */
+export interface NameSpace {
+  /**
+   * Lowercase token that starts every subject and bucket; the uppercase form starts every stream.
+   * @default 'sluice'
+   */
+  readonly prefix: string;
+}
+
+const PREFIX_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** True when `prefix` is usable in subjects, stream names and bucket names alike. */
+export function isValidPrefix(prefix: string): boolean {
+  return PREFIX_RE.test(prefix);
+}
+
+function upper(ns: NameSpace): string {
+  return ns.prefix.toUpperCase().replaceAll('-', '_');
+}
+
+/** Stream holding every captured event: `SLUICE_EVENTS`. */
+export function eventsStream(ns: NameSpace): string {
+  return `${upper(ns)}_EVENTS`;
+}
+
+/** Stream holding one message per (event, subscription): `SLUICE_DELIVERIES`. */
+export function deliveriesStream(ns: NameSpace): string {
+  return `${upper(ns)}_DELIVERIES`;
+}
+
+/** Subjects bound to the events stream: `sluice.events.>`. */
+export function eventsStreamSubjects(ns: NameSpace): string[] {
+  return [`${ns.prefix}.events.>`];
+}
+
+/** Subjects bound to the deliveries stream: `sluice.deliveries.>`. */
+export function deliveriesStreamSubjects(ns: NameSpace): string[] {
+  return [`${ns.prefix}.deliveries.>`];
+}
+
+/**
+ * Subject of one event: `sluice.events.<partition>.<type tokens…>`.
+ * The type is split on dots; each token is escaped so that it is a legal subject token.
+ */
+export function eventSubject(ns: NameSpace, partition: number, type: string): string {
+  return `${ns.prefix}.events.${partition}.${typeToTokens(type)}`;
+}
+
+/** Filter matching every event of one partition: `sluice.events.<partition>.>`. */
+export function eventPartitionFilter(ns: NameSpace, partition: number): string {
+  return `${ns.prefix}.events.${partition}.>`;
+}
+
+/** Subject of one delivery: `sluice.deliveries.<endpoint>.<partition>`. */
+export function deliverySubject(ns: NameSpace, endpointId: string, partition: number): string {
+  return `${ns.prefix}.deliveries.${escapeToken(endpointId)}.${partition}`;
+}
+
+/** Filter matching every delivery of one endpoint: `sluice.deliveries.<endpoint>.>`. */
+export function deliveryEndpointFilter(ns: NameSpace, endpointId: string): string {
+  return `${ns.prefix}.deliveries.${escapeToken(endpointId)}.>`;
+}
+
+/** Durable consumer name of the router for one partition: `router-p<N>`. */
+export function routerConsumer(partition: number): string {
+  return `router-p${partition}`;
+}
+
+/** Durable consumer name shared by every deliverer process: `deliverer`. */
+export function delivererConsumer(): string {
+  return 'deliverer';
+}
+
+/** KV bucket holding capture checkpoints, one key per source: `sluice_checkpoints`. */
+export function checkpointsBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_checkpoints`;
+}
+
+/**
+ * Reads the event type back from an event subject (the inverse of {@link eventSubject}),
+ * or `undefined` when the subject is not an event subject of this namespace.
+ */
+export function typeFromEventSubject(ns: NameSpace, subject: string): string | undefined {
+  const head = `${ns.prefix}.events.`;
+  if (!subject.startsWith(head)) return undefined;
+  const rest = subject.slice(head.length);
+  const dot = rest.indexOf('.');
+  if (dot < 0) return undefined;
+  return rest
+    .slice(dot + 1)
+    .split('.')
+    .map(unescapeToken)
+    .join('.');
+}
+
+/** Reads the partition number from an event subject, or `undefined`. */
+export function partitionFromEventSubject(ns: NameSpace, subject: string): number | undefined {
+  const head = `${ns.prefix}.events.`;
+  if (!subject.startsWith(head)) return undefined;
+  const p = Number.parseInt(subject.slice(head.length), 10);
+  return Number.isInteger(p) ? p : undefined;
+}
+
+function typeToTokens(type: string): string {
+  return type.split('.').map(escapeToken).join('.');
+}
+
+// Subject tokens may not be empty or contain whitespace, '.', '*' or '>'. Table and database names
+// may contain any of those (quoted identifiers), so they are percent-escaped; '%' itself is escaped
+// too so that the mapping is reversible.
+const UNSAFE = /[\s.*>%\x00-\x1f\x7f]/g;
+
+/**
+ * Escapes one subject token: each character NATS forbids becomes `%XX` per UTF-8 byte (as in URLs);
+ * empty → `%`.
+ */
+export function escapeToken(token: string): string {
+  if (token.length === 0) return '%';
+  // Per UTF-8 byte, not per UTF-16 code unit: `\s` also matches U+2028, U+3000, … whose code unit
+  // needs four hex digits, and `%2028` would read back as a space followed by "28".
+  return token.replace(UNSAFE, (c) =>
+    Array.from(Buffer.from(c, 'utf8'), (b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''),
+  );
+}
+
+/** Inverse of {@link escapeToken}. */
+export function unescapeToken(token: string): string {
+  if (token === '%') return '';
+  return token.replace(/(?:%[0-9A-F]{2})+/g, (run) => Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'));
+}
+
+/** Headers every delivery message carries besides `Nats-Msg-Id`. Written by the router, read by deliverers. */
+export const DeliveryHeaders = {
+  eventId: 'Sluice-Event-Id',
+  subscription: 'Sluice-Subscription',
+  endpoint: 'Sluice-Endpoint',
+} as const;

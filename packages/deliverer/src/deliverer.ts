@@ -1,0 +1,176 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliveryHeaders,
+  deliveriesStream,
+  delivererConsumer,
+  deliveriesStreamSubjects,
+  ensureDurable,
+  type DelivererConfig,
+  type EndpointConfig,
+  type Logger,
+  type NatsConfig,
+} from '@sluice/core';
+import { retryDelayMs, parseRetryAfter } from './backoff.js';
+import { HttpDispatcher, type HttpResult } from './http-dispatch.js';
+import { settle, type Outcome } from './outcome.js';
+import { secretKey, webhookHeaders } from './signature.js';
+
+/** Options of {@link Deliverer}. */
+export interface DelivererOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly nats: NatsConfig;
+  readonly deliverer: DelivererConfig;
+  readonly endpoints: readonly EndpointConfig[];
+  readonly logger: Logger;
+  /** Wall clock for webhook timestamps, ms since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Counters of one deliverer process. */
+export interface DelivererStats {
+  delivered: number;
+  retried: number;
+  givenUp: number;
+  inFlight: number;
+}
+
+interface Endpoint {
+  readonly config: EndpointConfig;
+  readonly keys: Buffer[];
+}
+
+/**
+ * Delivers: consumes SLUICE_DELIVERIES, POSTs each event to its endpoint with Standard Webhooks
+ * headers, and settles the message from the outcome (ack on 2xx, nak with backoff otherwise).
+ * At most `concurrency` requests are in flight per process.
+ */
+export class Deliverer {
+  readonly #o: DelivererOptions;
+  readonly #log: Logger;
+  readonly #endpoints: Map<string, Endpoint>;
+  readonly #http: HttpDispatcher;
+  readonly #now: () => number;
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #slotWaiter: (() => void) | undefined;
+  #idleWaiter: (() => void) | undefined;
+  readonly stats: DelivererStats = { delivered: 0, retried: 0, givenUp: 0, inFlight: 0 };
+
+  constructor(options: DelivererOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'deliverer' });
+    this.#endpoints = new Map(options.endpoints.map((e) => [e.id, { config: e, keys: [secretKey(e.secret)] }]));
+    this.#http = new HttpDispatcher(options.deliverer.connectionsPerOrigin);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Creates the consumer and starts delivering. */
+  async start(): Promise<void> {
+    const { jsm, nats, deliverer } = this.#o;
+    const stream = deliveriesStream(nats);
+    await ensureDurable(jsm, {
+      stream,
+      durable: delivererConsumer(),
+      filterSubject: deliveriesStreamSubjects(nats)[0]!,
+      maxAckPending: deliverer.maxAckPending,
+      ackWaitMs: deliverer.ackWaitMs,
+    });
+    const consumer = await jetstream(this.#o.nc).consumers.get(stream, delivererConsumer());
+    this.#messages = await consumer.consume({ max_messages: Math.min(deliverer.concurrency * 2, deliverer.maxAckPending) });
+    this.#loop = this.#run(this.#messages);
+    this.#log.info({ endpoints: this.#endpoints.size }, 'deliverer started');
+  }
+
+  /** Stops taking messages and waits for in-flight requests to settle. */
+  async stop(): Promise<void> {
+    this.#messages?.stop();
+    await this.#loop;
+    if (this.stats.inFlight > 0) await new Promise<void>((r) => (this.#idleWaiter = r));
+    await this.#http.close();
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    const limit = this.#o.deliverer.concurrency;
+    for await (const m of messages) {
+      if (this.stats.inFlight >= limit) await new Promise<void>((r) => (this.#slotWaiter = r));
+      this.stats.inFlight++;
+      void this.#deliver(m).finally(() => this.#release());
+    }
+  }
+
+  #release(): void {
+    this.stats.inFlight--;
+    const w = this.#slotWaiter;
+    this.#slotWaiter = undefined;
+    w?.();
+    if (this.stats.inFlight === 0) {
+      const i = this.#idleWaiter;
+      this.#idleWaiter = undefined;
+      i?.();
+    }
+  }
+
+  async #deliver(m: JsMsg): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.#attempt(m);
+    } catch (err) {
+      // A bug, not an endpoint failure: keep the message and say so loudly.
+      this.#log.error({ err, seq: m.seq }, 'delivery attempt threw');
+      outcome = { kind: 'retry', delayMs: this.#o.deliverer.retryMaxMs, reason: 'internal' };
+    }
+    this.#count(outcome);
+    settle(m, outcome);
+  }
+
+  async #attempt(m: JsMsg): Promise<Outcome> {
+    const endpointId = m.headers?.get(DeliveryHeaders.endpoint) ?? '';
+    const eventId = m.headers?.get(DeliveryHeaders.eventId) ?? '';
+    const endpoint = this.#endpoints.get(endpointId);
+    const cfg = this.#o.deliverer;
+    if (!endpoint) {
+      this.#log.error({ endpointId, eventId }, 'delivery for an endpoint that is not configured');
+      return { kind: 'give-up', reason: 'unknown-endpoint' };
+    }
+    if (!endpoint.config.enabled) return { kind: 'retry', delayMs: cfg.retryMaxMs, reason: 'endpoint-disabled' };
+    const nowMs = this.#now();
+    const headers = {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'user-agent': 'sluice/0.1',
+      ...webhookHeaders(endpoint.keys, eventId, Math.floor(nowMs / 1000), m.data),
+    };
+    const result = await this.#http.post({
+      url: endpoint.config.url,
+      body: m.data,
+      headers,
+      timeoutMs: endpoint.config.timeoutMs,
+      connectTimeoutMs: endpoint.config.connectTimeoutMs,
+      excerptBytes: cfg.responseExcerptBytes,
+    });
+    return outcomeOf(result, m.info.deliveryCount, cfg, nowMs);
+  }
+
+  #count(o: Outcome): void {
+    if (o.kind === 'delivered') this.stats.delivered++;
+    else if (o.kind === 'retry') this.stats.retried++;
+    else this.stats.givenUp++;
+  }
+}
+
+/** Maps an HTTP result to an outcome: 2xx delivered, anything else retried with backoff. */
+export function outcomeOf(r: HttpResult, attempt: number, cfg: DelivererConfig, nowMs: number): Outcome {
+  const policy = { minMs: cfg.retryMinMs, maxMs: cfg.retryMaxMs };
+  if (!r.ok) return { kind: 'retry', delayMs: retryDelayMs(attempt, policy, undefined), reason: r.error, error: r.message, latencyMs: r.latencyMs };
+  if (r.status >= 200 && r.status < 300) return { kind: 'delivered', status: r.status, latencyMs: r.latencyMs };
+  const retryAfter = parseRetryAfter(r.headers['retry-after'], nowMs);
+  return {
+    kind: 'retry',
+    delayMs: retryDelayMs(attempt, policy, retryAfter),
+    reason: 'http-status',
+    status: r.status,
+    excerpt: r.excerpt,
+    latencyMs: r.latencyMs,
+  };
+}

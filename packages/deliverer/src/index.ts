@@ -1,0 +1,10 @@
+export { Deliverer, outcomeOf } from './deliverer.js';
+export type { DelivererOptions, DelivererStats } from './deliverer.js';
+export { settle, settlementOf } from './outcome.js';
+export type { Outcome, Settlement } from './outcome.js';
+export { retryDelayMs, parseRetryAfter } from './backoff.js';
+export type { BackoffPolicy } from './backoff.js';
+export { HttpDispatcher } from './http-dispatch.js';
+export type { HttpResult, PostOptions } from './http-dispatch.js';
+export { sign, verify, webhookHeaders, secretKey, generateSecret } from './signature.js';
+export type { VerifyResult } from './signature.js';

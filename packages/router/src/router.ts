@@ -1,0 +1,156 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckWindowPublisher,
+  DeliveryHeaders,
+  deliveryId,
+  deliverySubject,
+  ensureDurable,
+  eventPartitionFilter,
+  eventsStream,
+  partitionFromEventSubject,
+  routerConsumer,
+  typeFromEventSubject,
+  type EndpointConfig,
+  type Logger,
+  type NatsConfig,
+  type RouterConfig,
+  type SubscriptionConfig,
+} from '@sluice/core';
+import { ownAllPartitions, type PartitionOwnership } from './partition-owner.js';
+import { RoutingTable } from './routing-table.js';
+
+/** Options of {@link Router}. */
+export interface RouterOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly nats: NatsConfig;
+  readonly router: RouterConfig;
+  readonly subscriptions: readonly SubscriptionConfig[];
+  readonly endpoints: readonly EndpointConfig[];
+  readonly logger: Logger;
+  /** Which partitions to consume. @default every partition */
+  readonly ownership?: PartitionOwnership;
+}
+
+/** Counters of one router process. */
+export interface RouterStats {
+  eventsRouted: number;
+  deliveriesPublished: number;
+  eventsUnmatched: number;
+  naks: number;
+}
+
+// A failed publish is retried by redelivering the event; this delay keeps a broker hiccup from
+// turning into a hot loop.
+const NAK_DELAY_MS = 1_000;
+
+/**
+ * Routes events to deliveries: for each owned partition of SLUICE_EVENTS a durable pull consumer,
+ * and for each event one delivery per matching subscription, published with a deterministic Msg-Id.
+ * The event is acked only when the stream acknowledged every one of its deliveries, so a crash at
+ * any point re-routes it and the Msg-Ids collapse the repeats.
+ */
+export class Router {
+  readonly #o: RouterOptions;
+  readonly #table: RoutingTable;
+  readonly #log: Logger;
+  #publisher: AckWindowPublisher;
+  readonly #loops: Promise<void>[] = [];
+  readonly #iterators: ConsumerMessages[] = [];
+  #stopping = false;
+  readonly stats: RouterStats = { eventsRouted: 0, deliveriesPublished: 0, eventsUnmatched: 0, naks: 0 };
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+    this.#table = new RoutingTable(options.subscriptions, options.endpoints);
+    this.#log = options.logger.child({ component: 'router' });
+    this.#publisher = this.#newPublisher();
+  }
+
+  /** Creates the partition consumers and starts routing. */
+  async start(): Promise<void> {
+    const { jsm, nats, router } = this.#o;
+    const stream = eventsStream(nats);
+    const js = jetstream(this.#o.nc);
+    const owned = (this.#o.ownership ?? ownAllPartitions(nats.partitions)).owned();
+    for (const p of owned) {
+      const durable = routerConsumer(p);
+      await ensureDurable(jsm, {
+        stream,
+        durable,
+        filterSubject: eventPartitionFilter(nats, p),
+        maxAckPending: router.maxAckPending,
+        ackWaitMs: router.ackWaitMs,
+      });
+      const consumer = await js.consumers.get(stream, durable);
+      const messages = await consumer.consume({ max_messages: Math.min(256, router.maxAckPending) });
+      this.#iterators.push(messages);
+      this.#loops.push(this.#loop(messages));
+    }
+    this.#log.info({ partitions: owned.length }, 'router started');
+  }
+
+  /** Stops consuming, waits for outstanding deliveries to be acknowledged, then returns. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const it of this.#iterators) it.stop();
+    await Promise.allSettled(this.#loops);
+    await this.#publisher.drain();
+    await this.#publisher.close();
+  }
+
+  async #loop(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      if (this.#stopping) {
+        m.nak();
+        continue;
+      }
+      this.#route(m);
+      if (this.#publisher.full) await this.#publisher.room();
+    }
+  }
+
+  #route(m: JsMsg): void {
+    const { nats } = this.#o;
+    const type = typeFromEventSubject(nats, m.subject);
+    const partition = partitionFromEventSubject(nats, m.subject);
+    const eventId = m.headers?.get('Nats-Msg-Id');
+    if (type === undefined || partition === undefined || !eventId) {
+      // Not something capture wrote; acking keeps it from blocking the partition. Loud, never silent.
+      this.#log.error({ subject: m.subject, seq: m.seq }, 'event without type, partition or id: not routed');
+      m.ack();
+      return;
+    }
+    const targets = this.#table.match(type);
+    if (targets.length === 0) {
+      this.stats.eventsUnmatched++;
+      m.ack();
+      return;
+    }
+    if (this.#publisher.failure) this.#publisher = this.#newPublisher();
+    const acks = targets.map((t) =>
+      this.#publisher.publish(deliverySubject(nats, t.endpointId, partition), m.data, deliveryId(eventId, t.subscriptionId), {
+        [DeliveryHeaders.eventId]: eventId,
+        [DeliveryHeaders.subscription]: t.subscriptionId,
+        [DeliveryHeaders.endpoint]: t.endpointId,
+      }),
+    );
+    Promise.all(acks).then(
+      () => {
+        this.stats.eventsRouted++;
+        this.stats.deliveriesPublished += acks.length;
+        m.ack();
+      },
+      (err: unknown) => {
+        this.stats.naks++;
+        this.#log.warn({ err, eventId }, 'deliveries not acknowledged; event will be routed again');
+        m.nak(NAK_DELAY_MS);
+      },
+    );
+  }
+
+  #newPublisher(): AckWindowPublisher {
+    return new AckWindowPublisher(this.#o.nc, { window: this.#o.router.publishWindow });
+  }
+}
