@@ -108,6 +108,7 @@ function mappingsForLists(schema: TSchema, value: unknown, path: string, problem
 
 function schemaProblem(e: { type: ValueErrorType; path: string; message: string; schema: TSchema }): ConfigProblem {
   const path = e.path === '' ? '/' : e.path;
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every other error is a type mismatch
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties:
       return { path, kind: 'unknown-key', message: 'unknown key' };

@@ -7,7 +7,9 @@ import { ErrorCodes, SluiceError, isSluiceError, type ErrorCode } from './errors
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 // The one section that is not a code: the my.cnf / GRANT reference the binlog codes link to.
 const REFERENCE_SECTIONS = ['Reference: MySQL/MariaDB settings for capture'];
-const headings = [...doc.matchAll(/^## (.+?)\s*$/gm)].map((m) => m[1]!).filter((h) => !REFERENCE_SECTIONS.includes(h));
+const headings = [...doc.matchAll(/^## (.+?)\s*$/gm)]
+  .map((m) => m[1]!)
+  .filter((h) => !REFERENCE_SECTIONS.includes(h));
 const codes = Object.keys(ErrorCodes) as ErrorCode[];
 
 describe('error catalog ↔ docs/errors.md', () => {

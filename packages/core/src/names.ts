@@ -113,6 +113,7 @@ function typeToTokens(type: string): string {
 // Subject tokens may not be empty or contain whitespace, '.', '*' or '>'. Table and database names
 // may contain any of those (quoted identifiers), so they are percent-escaped; '%' itself is escaped
 // too so that the mapping is reversible.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const UNSAFE = /[\s.*>%\x00-\x1f\x7f]/g;
 
 /**

@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { SluiceError, type CaptureConfig, type Logger, type NatsConfig, type SourceConfig } from '@sluice/core';
+import { reconnectDelayMs } from './backoff.js';
+import { classifyFailure } from './binlog-errors.js';
+import { BinlogSession, type StartPoint } from './binlog-session.js';
+import { CheckpointWriter, loadCheckpoint, type Checkpoint } from './checkpoint-store.js';
+import { mysqlOptions, redactUrl } from './mysql-url.js';
+import { preflight } from './preflight.js';
+import { tableFilter, type TableFilter } from './schema-filter.js';
+import { jsonValidColumn, type JsonColumnLookup } from './table-catalog.js';
+
+/** Options of {@link BinlogCapture}. */
+export interface BinlogCaptureOptions {
+  readonly source: SourceConfig & { readonly url: string };
+  readonly nats: NatsConfig;
+  readonly capture: CaptureConfig;
+  readonly nc: NatsConnection;
+  /** The checkpoints bucket (core `openCheckpoints`); the key is the source id. */
+  readonly checkpoints: KV;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** Uniform [0, 1) for reconnect jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Counters of a running {@link BinlogCapture}. */
+export interface CaptureStats {
+  /** Rows JetStream acknowledged (duplicates of replayed rows included). */
+  readonly rowsPublished: number;
+  /** Transactions whose commit event was read, captured rows or not. */
+  readonly transactions: number;
+  /** The checkpoint last stored (or loaded at start). */
+  readonly lastCheckpoint: Checkpoint | undefined;
+  /** Publishes awaiting their PubAck now. */
+  readonly pendingAcks: number;
+  /** Sessions restarted after a failure. */
+  readonly reconnects: number;
+}
+
+interface Running {
+  readonly session: BinlogSession;
+  readonly writer: CheckpointWriter;
+  readonly meta: Connection;
+}
+
+/**
+ * Captures one MySQL/MariaDB source's binlog into the events stream, checkpointing in KV only what
+ * JetStream acknowledged (docs/decisions/0003-capture-checkpoints.md). Survives server restarts and
+ * lost PubAcks by restarting from the last written checkpoint with backoff; stops for good, through
+ * {@link done}, on anything a retry cannot fix.
+ */
+export class BinlogCapture {
+  readonly #o: BinlogCaptureOptions;
+  readonly #log: Logger;
+  readonly #filter: TableFilter;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  #running: Running | undefined;
+  #lastCheckpoint: Checkpoint | undefined;
+  #rows = 0;
+  #transactionsBefore = 0;
+  #reconnects = 0;
+  #started = false;
+  #stopping = false;
+  #stopRequested!: () => void;
+  readonly #stopSignal = new Promise<void>((r) => (this.#stopRequested = r));
+  #settle!: { resolve: () => void; reject: (err: unknown) => void };
+  /** Resolves after {@link stop}; rejects with a SluiceError on a fatal failure (exit non-zero). */
+  readonly done: Promise<void>;
+
+  constructor(opts: BinlogCaptureOptions) {
+    this.#o = opts;
+    this.#log = opts.logger.child({ component: 'capture', sourceId: opts.source.id });
+    this.#filter = tableFilter(opts.source.include, opts.source.exclude);
+    this.#now = opts.now ?? Date.now;
+    this.#random = opts.random ?? Math.random;
+    this.done = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
+    this.done.catch(() => undefined); // the owner observes it; never an unhandled rejection here
+  }
+
+  /**
+   * Runs preflight, resumes from the stored checkpoint (or the end of the binlog when there is none)
+   * and resolves once the binlog is streaming.
+   * @throws SluiceError from preflight, `SLUICE_CHECKPOINT_CORRUPT`, or the first session's failure.
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('BinlogCapture.start() called twice');
+    this.#started = true;
+    try {
+      this.#lastCheckpoint = await loadCheckpoint(this.#o.checkpoints, this.#o.source.id);
+      await this.#open();
+    } catch (err) {
+      this.#settle.reject(err);
+      throw err;
+    }
+    this.#supervise().then(
+      () => this.#settle.resolve(),
+      (err: unknown) => this.#settle.reject(err),
+    );
+  }
+
+  /** Stops reading, waits for outstanding PubAcks, writes the final checkpoint. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#stopRequested();
+      if (!this.#started) this.#settle.resolve();
+    }
+    await this.done.catch(() => undefined);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): CaptureStats {
+    const r = this.#running;
+    return {
+      rowsPublished: this.#rows,
+      transactions: this.#transactionsBefore + (r?.session.transactions ?? 0),
+      lastCheckpoint: r?.writer.written ?? this.#lastCheckpoint,
+      pendingAcks: r?.session.pendingAcks ?? 0,
+      reconnects: this.#reconnects,
+    };
+  }
+
+  async #supervise(): Promise<void> {
+    for (;;) {
+      const failure = await Promise.race([this.#running!.session.failed, this.#stopSignal.then(() => undefined)]);
+      if (this.#stopping) return this.#closeGracefully();
+      const action = classifyFailure(failure);
+      this.#log.warn({ err: failure }, 'binlog session failed; discarding it');
+      await this.#discard();
+      if (action.kind === 'fatal') throw action.error;
+      await this.#reconnect();
+      if (this.#stopping) return; // stopped while reconnecting: nothing is running
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    const { reconnectMinMs, reconnectMaxMs } = this.#o.capture;
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      const delayMs = reconnectDelayMs(attempt, reconnectMinMs, Math.max(reconnectMinMs, reconnectMaxMs), this.#random());
+      this.#log.info({ attempt, delayMs, from: this.#lastCheckpoint }, 'reconnecting to the binlog');
+      await Promise.race([sleep(delayMs), this.#stopSignal]);
+      if (this.#stopping) return;
+      try {
+        await this.#open();
+        this.#reconnects++;
+        this.#log.info({ attempt }, 'binlog capture resumed');
+        return;
+      } catch (err) {
+        const action = classifyFailure(err);
+        if (action.kind === 'fatal') throw action.error;
+        this.#log.warn({ err, attempt }, 'reconnect attempt failed');
+      }
+    }
+  }
+
+  async #open(): Promise<void> {
+    const { source } = this.#o;
+    await preflight(source.url);
+    const meta = await createConnection(mysqlOptions(source.url)).catch((cause: unknown) => {
+      throw new SluiceError('SLUICE_MYSQL_CONNECT', `cannot connect to ${redactUrl(source.url)}: ${(cause as Error).message}`, { cause });
+    });
+    meta.on('error', () => undefined); // a dead server surfaces through zongji; don't crash on this one
+    try {
+      const [[server]] = await meta.query<RowDataPacket[]>('SELECT @@server_id AS serverId, VERSION() AS version');
+      const isMariaDb = /mariadb/i.test(String(server!.version));
+      const serverId = Number(server!.serverId);
+      const cp = this.#lastCheckpoint;
+      const writer = new CheckpointWriter(
+        { kv: this.#o.checkpoints, sourceId: source.id, intervalMs: this.#o.capture.checkpointIntervalMs, serverId, logger: this.#log, now: this.#now },
+        cp,
+      );
+      const session = new BinlogSession({
+        url: source.url,
+        serverId: source.serverId,
+        sourceId: source.id,
+        start: this.#startPoint(cp, serverId),
+        nats: this.#o.nats,
+        capture: this.#o.capture,
+        nc: this.#o.nc,
+        filter: this.#filter,
+        isMariaDb,
+        jsonLookup: isMariaDb ? jsonLookup(meta) : undefined,
+        logger: this.#log,
+        onSafe: (pos) => writer.offer(pos),
+        onRowAcked: () => this.#rows++,
+      });
+      this.#running = { session, writer, meta };
+      await session.start();
+    } catch (err) {
+      await this.#discard();
+      await meta.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  #startPoint(cp: Checkpoint | undefined, serverId: number): StartPoint {
+    if (cp === undefined) {
+      this.#log.info('no checkpoint for this source: starting at the current end of the binlog');
+      return { startAtEnd: true };
+    }
+    if (cp.gtid !== undefined) return { gtidSet: cp.gtid };
+    if (cp.serverId !== undefined && cp.serverId !== serverId) {
+      // file/pos are meaningless on another server; refusing beats silently reading the wrong history.
+      throw new SluiceError(
+        'SLUICE_CHECKPOINT_CORRUPT',
+        `checkpoint was taken on server_id ${cp.serverId} without a GTID, but the source is server_id ${serverId}`,
+        { details: { checkpoint: cp } },
+      );
+    }
+    return { filename: cp.file, position: cp.pos };
+  }
+
+  // After a failure nothing of the session is trusted: no final checkpoint, just wait for a write
+  // in flight so the next session starts from what is really stored.
+  async #discard(): Promise<void> {
+    const r = this.#running;
+    if (r === undefined) return;
+    this.#running = undefined;
+    this.#transactionsBefore += r.session.transactions;
+    await r.session.abort();
+    await r.writer.close();
+    this.#lastCheckpoint = r.writer.written ?? this.#lastCheckpoint;
+    await r.meta.end().catch(() => undefined);
+  }
+
+  async #closeGracefully(): Promise<void> {
+    const r = this.#running;
+    if (r === undefined) return;
+    this.#running = undefined;
+    this.#transactionsBefore += r.session.transactions;
+    await r.session.stop();
+    await r.writer.flush();
+    this.#lastCheckpoint = r.writer.written ?? this.#lastCheckpoint;
+    await r.meta.end().catch(() => undefined);
+    this.#log.info({ checkpoint: this.#lastCheckpoint, rows: this.#rows }, 'binlog capture stopped');
+  }
+}
+
+function jsonLookup(meta: Connection): JsonColumnLookup {
+  return async (database, table) => {
+    try {
+      const [rows] = await meta.query<RowDataPacket[]>(
+        'SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
+        [database, table],
+      );
+      return new Set(rows.map((r) => jsonValidColumn(String(r.clause))).filter((c): c is string => c !== undefined));
+    } catch (err) {
+      // mysql2 reports a query on a dead connection without any code; mark it as the connection loss it is.
+      const e = err as { code?: string };
+      if (e.code === undefined && /closed state/.test(String((err as Error).message))) e.code = 'PROTOCOL_CONNECTION_LOST';
+      throw err;
+    }
+  };
+}

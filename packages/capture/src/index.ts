@@ -1,0 +1,13 @@
+export { BinlogCapture } from './binlog-capture.js';
+export type { BinlogCaptureOptions, CaptureStats } from './binlog-capture.js';
+export { checkMysql, preflight, evaluateMysql } from './preflight.js';
+export type { MysqlCheck, MysqlFacts } from './preflight.js';
+export { loadCheckpoint } from './checkpoint-store.js';
+export type { Checkpoint } from './checkpoint-store.js';
+export { normalizeValue, ColumnType } from './row-values.js';
+export type { ColumnSpec } from './row-values.js';
+export { rowChange, rowKey } from './row-change.js';
+export type { TableShape, RawRow } from './row-change.js';
+export { tableFilter, SYSTEM_SCHEMAS } from './schema-filter.js';
+export type { TableFilter } from './schema-filter.js';
+export { mysqlOptions, redactUrl } from './mysql-url.js';
