@@ -27,7 +27,7 @@ export interface ReceiverOptions {
   /** Extra response headers, e.g. `{ 'retry-after': '1' }`. @default none */
   headers?: Respond<Record<string, string>>;
   /** Wait this long before answering, in milliseconds (to provoke client timeouts). @default 0 */
-  delayMs?: number;
+  delayMs?: Respond<number>;
 }
 
 /** Options for {@link TestReceiver.waitFor}. */
@@ -77,7 +77,8 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<TestRec
     const index = requests.push(recorded) - 1;
     const status = pick(opts.status, recorded, index) ?? 204;
     const headers = pick(opts.headers, recorded, index) ?? {};
-    if (opts.delayMs) await sleep(opts.delayMs, undefined, { signal: closing.signal });
+    const delayMs = pick(opts.delayMs, recorded, index) ?? 0;
+    if (delayMs > 0) await sleep(delayMs, undefined, { signal: closing.signal });
     res.writeHead(status, headers).end();
   };
 

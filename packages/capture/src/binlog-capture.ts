@@ -2,15 +2,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { SluiceError, type CaptureConfig, type Logger, type NatsConfig, type SourceConfig } from '@sluice/core';
-import { reconnectDelayMs } from './backoff.js';
-import { classifyFailure } from './binlog-errors.js';
-import { BinlogSession, type StartPoint } from './binlog-session.js';
-import { CheckpointWriter, loadCheckpoint, type Checkpoint } from './checkpoint-store.js';
+import {
+  SluiceError,
+  type CaptureConfig,
+  type Logger,
+  type NatsConfig,
+  type SourceConfig,
+} from '@sluice/core';
+import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
+import { BinlogSession } from './binlog-session.js';
+import { CheckpointWriter, loadCheckpoint, startPointFor, type Checkpoint } from './checkpoint-store.js';
 import { mysqlOptions, redactUrl } from './mysql-url.js';
 import { preflight } from './preflight.js';
 import { tableFilter, type TableFilter } from './schema-filter.js';
-import { jsonValidColumn, type JsonColumnLookup } from './table-catalog.js';
+import { checkConstraintLookup } from './table-catalog.js';
 
 /** Options of {@link BinlogCapture}. */
 export interface BinlogCaptureOptions {
@@ -64,6 +69,8 @@ export class BinlogCapture {
   #rows = 0;
   #transactionsBefore = 0;
   #reconnects = 0;
+  /** Consecutive failed sessions; reset once a session makes progress, so the backoff grows across flapping. */
+  #failures = 0;
   #started = false;
   #stopping = false;
   #stopRequested!: () => void;
@@ -127,21 +134,34 @@ export class BinlogCapture {
 
   async #supervise(): Promise<void> {
     for (;;) {
-      const failure = await Promise.race([this.#running!.session.failed, this.#stopSignal.then(() => undefined)]);
+      const failure = await Promise.race([
+        this.#running!.session.failed,
+        this.#stopSignal.then(() => undefined),
+      ]);
       if (this.#stopping) return this.#closeGracefully();
       const action = classifyFailure(failure);
-      this.#log.warn({ err: failure }, 'binlog session failed; discarding it');
+      if (action.kind === 'fatal') this.#log.error({ err: action.error }, 'binlog capture failed; stopping');
+      else this.#log.warn({ err: failure }, 'binlog session failed; restarting from the checkpoint');
+      // A session that starts fine but fails before any PubAck (broker down) must not reset the backoff.
+      this.#failures = this.#running!.session.progressed ? 0 : this.#failures;
       await this.#discard();
       if (action.kind === 'fatal') throw action.error;
       await this.#reconnect();
-      if (this.#stopping) return; // stopped while reconnecting: nothing is running
+      // Stopped while reconnecting: a session may have started just before the stop arrived.
+      if (this.#stopping) return this.#closeGracefully();
     }
   }
 
   async #reconnect(): Promise<void> {
     const { reconnectMinMs, reconnectMaxMs } = this.#o.capture;
-    for (let attempt = 1; !this.#stopping; attempt++) {
-      const delayMs = reconnectDelayMs(attempt, reconnectMinMs, Math.max(reconnectMinMs, reconnectMaxMs), this.#random());
+    while (!this.#stopping) {
+      const attempt = ++this.#failures;
+      const delayMs = reconnectDelayMs(
+        attempt,
+        reconnectMinMs,
+        Math.max(reconnectMinMs, reconnectMaxMs),
+        this.#random(),
+      );
       this.#log.info({ attempt, delayMs, from: this.#lastCheckpoint }, 'reconnecting to the binlog');
       await Promise.race([sleep(delayMs), this.#stopSignal]);
       if (this.#stopping) return;
@@ -162,29 +182,42 @@ export class BinlogCapture {
     const { source } = this.#o;
     await preflight(source.url);
     const meta = await createConnection(mysqlOptions(source.url)).catch((cause: unknown) => {
-      throw new SluiceError('SLUICE_MYSQL_CONNECT', `cannot connect to ${redactUrl(source.url)}: ${(cause as Error).message}`, { cause });
+      throw new SluiceError(
+        'SLUICE_MYSQL_CONNECT',
+        `cannot connect to ${redactUrl(source.url)}: ${(cause as Error).message}`,
+        { cause },
+      );
     });
     meta.on('error', () => undefined); // a dead server surfaces through zongji; don't crash on this one
     try {
-      const [[server]] = await meta.query<RowDataPacket[]>('SELECT @@server_id AS serverId, VERSION() AS version');
+      const [[server]] = await meta.query<RowDataPacket[]>(
+        'SELECT @@server_id AS serverId, VERSION() AS version',
+      );
       const isMariaDb = /mariadb/i.test(String(server!.version));
       const serverId = Number(server!.serverId);
       const cp = this.#lastCheckpoint;
       const writer = new CheckpointWriter(
-        { kv: this.#o.checkpoints, sourceId: source.id, intervalMs: this.#o.capture.checkpointIntervalMs, serverId, logger: this.#log, now: this.#now },
+        {
+          kv: this.#o.checkpoints,
+          sourceId: source.id,
+          intervalMs: this.#o.capture.checkpointIntervalMs,
+          serverId,
+          logger: this.#log,
+          now: this.#now,
+        },
         cp,
       );
       const session = new BinlogSession({
         url: source.url,
         serverId: source.serverId,
         sourceId: source.id,
-        start: this.#startPoint(cp, serverId),
+        start: startPointFor(cp, serverId, this.#log),
         nats: this.#o.nats,
         capture: this.#o.capture,
         nc: this.#o.nc,
         filter: this.#filter,
         isMariaDb,
-        jsonLookup: isMariaDb ? jsonLookup(meta) : undefined,
+        jsonLookup: isMariaDb ? checkConstraintLookup(meta) : undefined,
         logger: this.#log,
         onSafe: (pos) => writer.offer(pos),
         onRowAcked: () => this.#rows++,
@@ -196,23 +229,6 @@ export class BinlogCapture {
       await meta.end().catch(() => undefined);
       throw err;
     }
-  }
-
-  #startPoint(cp: Checkpoint | undefined, serverId: number): StartPoint {
-    if (cp === undefined) {
-      this.#log.info('no checkpoint for this source: starting at the current end of the binlog');
-      return { startAtEnd: true };
-    }
-    if (cp.gtid !== undefined) return { gtidSet: cp.gtid };
-    if (cp.serverId !== undefined && cp.serverId !== serverId) {
-      // file/pos are meaningless on another server; refusing beats silently reading the wrong history.
-      throw new SluiceError(
-        'SLUICE_CHECKPOINT_CORRUPT',
-        `checkpoint was taken on server_id ${cp.serverId} without a GTID, but the source is server_id ${serverId}`,
-        { details: { checkpoint: cp } },
-      );
-    }
-    return { filename: cp.file, position: cp.pos };
   }
 
   // After a failure nothing of the session is trusted: no final checkpoint, just wait for a write
@@ -239,21 +255,4 @@ export class BinlogCapture {
     await r.meta.end().catch(() => undefined);
     this.#log.info({ checkpoint: this.#lastCheckpoint, rows: this.#rows }, 'binlog capture stopped');
   }
-}
-
-function jsonLookup(meta: Connection): JsonColumnLookup {
-  return async (database, table) => {
-    try {
-      const [rows] = await meta.query<RowDataPacket[]>(
-        'SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
-        [database, table],
-      );
-      return new Set(rows.map((r) => jsonValidColumn(String(r.clause))).filter((c): c is string => c !== undefined));
-    } catch (err) {
-      // mysql2 reports a query on a dead connection without any code; mark it as the connection loss it is.
-      const e = err as { code?: string };
-      if (e.code === undefined && /closed state/.test(String((err as Error).message))) e.code = 'PROTOCOL_CONNECTION_LOST';
-      throw err;
-    }
-  };
 }

@@ -1,14 +1,13 @@
-import ZongJi, { MariadbGtidPosition, type AnyBinlogEvent, type MariadbGtidEvent, type QueryEvent, type RowsEvent, type TableMapEvent } from '@vlasky/zongji';
+import ZongJi, { type AnyBinlogEvent, type RowsEvent, type TableMapEvent } from '@vlasky/zongji';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckWindowPublisher, type CaptureConfig, type Logger, type NatsConfig } from '@sluice/core';
 import { mysqlOptions } from './mysql-url.js';
 import { RowPublisher } from './row-publisher.js';
 import { zongjiExcludeSchema, type TableFilter } from './schema-filter.js';
 import { TableCatalog, type JsonColumnLookup } from './table-catalog.js';
+import type { StartPoint } from './checkpoint-store.js';
+import { TransactionBoundaries } from './transaction-boundaries.js';
 import { TransactionTracker, type BinlogPosition, type OpenTransaction } from './transaction-tracker.js';
-
-/** Where a session starts reading: exactly one of a GTID position, a file/pos, or the end. */
-export type StartPoint = { readonly gtidSet: string } | { readonly filename: string; readonly position: number } | { readonly startAtEnd: true };
 
 /** Options of {@link BinlogSession}. */
 export interface BinlogSessionOptions {
@@ -29,11 +28,6 @@ export interface BinlogSessionOptions {
   readonly onRowAcked: () => void;
 }
 
-interface TxState extends OpenTransaction {
-  readonly standalone: boolean;
-  readonly mariadbGtid: MariadbGtidEvent | undefined;
-}
-
 /**
  * One connection's worth of binlog streaming: a zongji listener feeding rows to a bounded publish window
  * and transaction boundaries to a {@link TransactionTracker}. It never recovers by itself; on any failure
@@ -48,11 +42,10 @@ export class BinlogSession {
   readonly #tracker = new TransactionTracker();
   readonly #catalog: TableCatalog;
   readonly #pauses = new Set<string>();
-  #file = '';
-  #tx: TxState | undefined;
-  #gtidPos: MariadbGtidPosition | undefined;
+  readonly #boundaries: TransactionBoundaries;
   #lastSafe: BinlogPosition | undefined;
   #stopped = false;
+  #acked = 0;
   #reportFailure!: (err: unknown) => void;
   #failure: unknown;
   /** Resolves with the first error of this session (it never rejects). */
@@ -61,15 +54,34 @@ export class BinlogSession {
   constructor(o: BinlogSessionOptions) {
     this.#o = o;
     this.failed = new Promise((resolve) => (this.#reportFailure = resolve));
-    this.#publisher = new AckWindowPublisher(o.nc, { window: o.capture.publishWindow, timeoutMs: o.capture.publishTimeoutMs });
-    this.#rows = new RowPublisher({ publisher: this.#publisher, tracker: this.#tracker, nats: o.nats, sourceId: o.sourceId, filter: o.filter });
+    this.#publisher = new AckWindowPublisher(o.nc, {
+      window: o.capture.publishWindow,
+      timeoutMs: o.capture.publishTimeoutMs,
+    });
+    this.#rows = new RowPublisher({
+      publisher: this.#publisher,
+      tracker: this.#tracker,
+      nats: o.nats,
+      sourceId: o.sourceId,
+      filter: o.filter,
+    });
     this.#catalog = new TableCatalog(o.jsonLookup);
+    this.#boundaries = new TransactionBoundaries(this.#tracker, {
+      isMariaDb: o.isMariaDb,
+      zongjiGtidSet: () => this.#zongji.gtidSet,
+      logger: o.logger,
+    });
     this.#zongji = new ZongJi(mysqlOptions(o.url));
   }
 
   /** Publishes awaiting their PubAck. */
   get pendingAcks(): number {
     return this.#publisher.pending;
+  }
+
+  /** True once JetStream acknowledged anything this session published, or a boundary became safe. */
+  get progressed(): boolean {
+    return this.#lastSafe !== undefined || this.#acked > 0;
   }
 
   /** Transactions whose commit this session has seen. */
@@ -82,11 +94,7 @@ export class BinlogSession {
     return new Promise((resolve, reject) => {
       const z = this.#zongji;
       z.on('ready', () => {
-        // zongji's executed-GTID seed (start position, or gtid_current_pos for startAtEnd) is
-        // exact; our own copy then also covers DDL groups, which zongji folds only lazily.
-        const seed = z.gtidSet;
-        if (this.#o.isMariaDb && seed !== undefined) this.#gtidPos = MariadbGtidPosition.parse(seed);
-        if ('filename' in this.#o.start) this.#file = this.#o.start.filename;
+        this.#boundaries.seed(z.gtidSet, 'filename' in this.#o.start ? this.#o.start.filename : undefined);
         resolve();
       });
       z.on('error', (err) => {
@@ -110,25 +118,6 @@ export class BinlogSession {
 
   #dispatch(ev: AnyBinlogEvent): void {
     switch (ev.getEventName()) {
-      case 'rotate':
-        this.#file = (ev as Extract<AnyBinlogEvent, { binlogName: string; position: number }>).binlogName;
-        return;
-      case 'mariadbgtid': {
-        const g = ev as MariadbGtidEvent;
-        this.#begin(g.gtid, g.standalone, g, g.nextPosition);
-        return;
-      }
-      case 'gtid':
-      case 'anonymousgtid':
-        this.#begin(ev.gtid, false, undefined, ev.nextPosition);
-        return;
-      case 'query':
-        this.#onQuery(ev as QueryEvent);
-        return;
-      case 'xid':
-      case 'xaprepare':
-        this.#commit(ev.nextPosition);
-        return;
       case 'tablemap':
         this.#onTableMap(ev as TableMapEvent);
         return;
@@ -137,43 +126,31 @@ export class BinlogSession {
       case 'deleterows':
         this.#onRows(ev as RowsEvent & { rows: unknown[] });
         return;
-      default:
+      // Compressed transactions and partial JSON updates cannot be decoded; zongji reports them as an
+      // 'error' (fatal here), so they never pass silently. The rest carry nothing for CDC.
+      case 'rotate':
+      case 'mariadbgtid':
+      case 'gtid':
+      case 'anonymousgtid':
+      case 'query':
+      case 'xid':
+      case 'xaprepare':
+        if (this.#boundaries.apply(ev)) this.#offerSafe();
+        return;
+      case 'transactionpayload':
+      case 'partialupdaterows':
+      case 'annotaterows':
+      case 'binlogcheckpoint':
+      case 'format':
+      case 'heartbeat':
+      case 'intvar':
+      case 'mariadbgtidlist':
+      case 'previousgtids':
+      case 'rowsquery':
+      case 'startencryption':
+      case 'unknown':
         return;
     }
-  }
-
-  #begin(gtid: string | undefined, standalone: boolean, mariadbGtid: MariadbGtidEvent | undefined, nextPosition: number): void {
-    // A new group while one is open means the old one ended without a marker we recognise; zongji makes
-    // the same inference. Its end position is unknown, so it is left open and blocks the checkpoint
-    // until the session ends: safe (replay), never skipping.
-    const id = gtid ?? `${this.#file}:${nextPosition}`;
-    const tx = this.#tracker.begin(id) as TxState;
-    Object.assign(tx, { standalone, mariadbGtid });
-    this.#tx = tx;
-  }
-
-  #onQuery(ev: QueryEvent): void {
-    const q = ev.query.trim().toUpperCase();
-    if (q === 'BEGIN' || q.startsWith('XA START')) {
-      if (this.#tx === undefined) this.#begin(ev.gtid, false, undefined, ev.nextPosition);
-      return;
-    }
-    const ends = q === 'COMMIT' || q === 'ROLLBACK' || q.startsWith('XA COMMIT') || q.startsWith('XA ROLLBACK');
-    if (this.#tx === undefined) {
-      // DDL outside any group (no GTIDs): a boundary of its own.
-      this.#begin(ev.gtid, true, undefined, ev.nextPosition);
-      this.#commit(ev.nextPosition);
-    } else if (this.#tx.standalone || ends) this.#commit(ev.nextPosition);
-  }
-
-  #commit(nextPosition: number): void {
-    const tx = this.#tx;
-    if (tx === undefined) return;
-    this.#tx = undefined;
-    if (tx.mariadbGtid !== undefined && this.#gtidPos !== undefined) this.#gtidPos.add(tx.mariadbGtid);
-    const gtid = this.#o.isMariaDb ? this.#gtidPos?.toString() : this.#zongji.gtidSet;
-    this.#tracker.commit(tx, { file: this.#file, pos: nextPosition, ...(gtid !== undefined ? { gtid } : {}) });
-    this.#offerSafe();
   }
 
   #onTableMap(ev: TableMapEvent): void {
@@ -189,24 +166,17 @@ export class BinlogSession {
   #onRows(ev: RowsEvent & { rows: unknown[] }): void {
     const shape = this.#catalog.shape(ev.tableId);
     if (shape === undefined) return; // system schema: zongji filtered its TableMap
-    const tx = this.#tx ?? this.#implicitTx(ev);
-    const sent = this.#rows.publishRows(ev, shape, tx, this.#file, this.#onAck, this.#onNack);
+    const tx = this.#boundaries.current(ev);
+    const sent = this.#rows.publishRows(ev, shape, tx, this.#boundaries.file, this.#onAck, this.#onNack);
     if (sent && this.#publisher.full) {
       this.#pause('window');
       void this.#publisher.room().then(() => this.#resume('window'));
     }
   }
 
-  // Rows outside any group should not happen (sessions start at boundaries); counting them under their
-  // own position keeps ids deterministic rather than crashing.
-  #implicitTx(ev: RowsEvent): TxState {
-    this.#o.logger.warn({ file: this.#file, pos: ev.nextPosition }, 'row event outside a transaction');
-    this.#begin(ev.gtid, false, undefined, ev.nextPosition);
-    return this.#tx!;
-  }
-
   readonly #onAck = (tx: OpenTransaction): void => {
     this.#tracker.acked(tx);
+    this.#acked++;
     this.#o.onRowAcked();
     this.#offerSafe();
   };

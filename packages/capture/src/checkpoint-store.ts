@@ -19,6 +19,12 @@ export interface Checkpoint {
   readonly updatedAt: string;
 }
 
+/** Where a binlog session starts reading: a GTID position, a file/pos, or the current end. */
+export type StartPoint =
+  | { readonly gtidSet: string }
+  | { readonly filename: string; readonly position: number }
+  | { readonly startAtEnd: true };
+
 const encoder = new TextEncoder();
 
 /** Reads a stored checkpoint, or `undefined` when the source has none yet. */
@@ -32,7 +38,12 @@ export async function loadCheckpoint(kv: KV, sourceId: string): Promise<Checkpoi
     throw corrupt(sourceId, 'is not JSON', cause);
   }
   const validGtid = parsed.gtid === undefined || typeof parsed.gtid === 'string';
-  if (typeof parsed.file !== 'string' || typeof parsed.pos !== 'number' || !Number.isInteger(parsed.pos) || !validGtid) {
+  if (
+    typeof parsed.file !== 'string' ||
+    typeof parsed.pos !== 'number' ||
+    !Number.isInteger(parsed.pos) ||
+    !validGtid
+  ) {
     throw corrupt(sourceId, 'lacks a valid file/pos');
   }
   return parsed as Checkpoint;
@@ -105,7 +116,8 @@ export class CheckpointWriter {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#writing;
-    if (this.#latest !== undefined && this.#latest !== this.#writtenPos) await this.#write(this.#latest, true);
+    if (this.#latest !== undefined && this.#latest !== this.#writtenPos)
+      await this.#write(this.#latest, true);
   }
 
   /**
@@ -147,4 +159,26 @@ export class CheckpointWriter {
       if (final) throw err;
     }
   }
+}
+
+/**
+ * Where to resume: the checkpoint's GTID position when it has one (exact, and valid on any server of
+ * the replication topology), else its file/pos, else the current end of the binlog (logged).
+ * @throws SluiceError `SLUICE_CHECKPOINT_CORRUPT` for a GTID-less checkpoint of another server.
+ */
+export function startPointFor(cp: Checkpoint | undefined, serverId: number, log: Logger): StartPoint {
+  if (cp === undefined) {
+    log.info('no checkpoint for this source: starting at the current end of the binlog');
+    return { startAtEnd: true };
+  }
+  if (cp.gtid !== undefined) return { gtidSet: cp.gtid };
+  if (cp.serverId !== undefined && cp.serverId !== serverId) {
+    // file/pos are meaningless on another server; refusing beats silently reading the wrong history.
+    throw new SluiceError(
+      'SLUICE_CHECKPOINT_CORRUPT',
+      `checkpoint was taken on server_id ${cp.serverId} without a GTID, but the source is server_id ${serverId}`,
+      { details: { checkpoint: cp } },
+    );
+  }
+  return { filename: cp.file, position: cp.pos };
 }

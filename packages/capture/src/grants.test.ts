@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { globalPrivileges, missingPrivileges, requiredReplicationPrivileges, versionNumber } from './grants.js';
+import {
+  globalPrivileges,
+  missingPrivileges,
+  requiredReplicationPrivileges,
+  versionNumber,
+} from './grants.js';
 
 describe('globalPrivileges', () => {
   it('reads the privileges of ON *.* grants only', () => {
@@ -13,7 +18,9 @@ describe('globalPrivileges', () => {
   });
 
   it('normalises case and spacing', () => {
-    expect([...globalPrivileges(['grant  replication   client on *.* to x@y'])]).toEqual(['REPLICATION CLIENT']);
+    expect([...globalPrivileges(['grant  replication   client on *.* to x@y'])]).toEqual([
+      'REPLICATION CLIENT',
+    ]);
   });
 });
 
@@ -24,7 +31,10 @@ describe('missingPrivileges', () => {
   it('asks MariaDB >= 10.5 for BINLOG MONITOR and MySQL for REPLICATION CLIENT', () => {
     expect(maria).toEqual(['REPLICATION SLAVE', 'BINLOG MONITOR']);
     expect(mysql).toEqual(['REPLICATION SLAVE', 'REPLICATION CLIENT']);
-    expect(requiredReplicationPrivileges(true, '10.4.30-MariaDB')).toEqual(['REPLICATION SLAVE', 'REPLICATION CLIENT']);
+    expect(requiredReplicationPrivileges(true, '10.4.30-MariaDB')).toEqual([
+      'REPLICATION SLAVE',
+      'REPLICATION CLIENT',
+    ]);
   });
 
   it('accepts ALL PRIVILEGES on *.*', () => {

@@ -31,7 +31,15 @@ function splitPrivileges(list: string): string[] {
     } else current += ch;
   }
   out.push(current);
-  return out.map((p) => p.replace(/\(.*\)/, '').trim().replace(/\s+/g, ' ').toUpperCase()).filter((p) => p !== '');
+  return out
+    .map((p) =>
+      p
+        .replace(/\(.*\)/, '')
+        .trim()
+        .replace(/\s+/g, ' ')
+        .toUpperCase(),
+    )
+    .filter((p) => p !== '');
 }
 
 /** The privileges a binlog reader needs on this server flavour. */
@@ -59,6 +67,9 @@ export function missingPrivileges(held: ReadonlySet<string>, required: readonly 
 
 /** `10.11.19-MariaDB-0+deb12u1` → 101119; `8.0.36` → 80036. */
 export function versionNumber(version: string): number {
-  const [a = 0, b = 0, c = 0] = version.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
+  const [a = 0, b = 0, c = 0] = version
+    .split(/[.-]/)
+    .slice(0, 3)
+    .map((x) => Number.parseInt(x, 10) || 0);
   return a * 10_000 + b * 100 + c;
 }

@@ -20,7 +20,10 @@ export function mysqlOptions(url: string, extra: ConnectionOptions = {}): Connec
     throw new SluiceError('SLUICE_CONFIG_INVALID', `source url is not a URL: ${redactUrl(url)}`, { cause });
   }
   if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
-    throw new SluiceError('SLUICE_CONFIG_INVALID', `source url must start with mysql:// (got ${u.protocol}//)`);
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `source url must start with mysql:// (got ${u.protocol}//)`,
+    );
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {

@@ -31,7 +31,13 @@ export interface MysqlFacts {
 
 const CNF = 'my.cnf [mariadbd] (MySQL: [mysqld])';
 
-function variableCheck(f: MysqlFacts, name: string, expected: string, code: ErrorCode, fix: string): MysqlCheck {
+function variableCheck(
+  f: MysqlFacts,
+  name: string,
+  expected: string,
+  code: ErrorCode,
+  fix: string,
+): MysqlCheck {
   const actual = f.variables[name];
   const ok = actual !== undefined && actual.toUpperCase() === expected;
   return { name, ok, actual: actual ?? '(not supported by this server)', expected, fix: ok ? '' : fix, code };
@@ -48,9 +54,27 @@ export function evaluateMysql(f: MysqlFacts): MysqlCheck[] {
   const missing = missingPrivileges(globalPrivileges(f.grants), required);
   const [user = '', host = '%'] = f.account.split('@');
   return [
-    variableCheck(f, 'log_bin', 'ON', 'SLUICE_BINLOG_DISABLED', `in ${CNF}: log_bin = mysql-bin and server_id = 1, then restart the server`),
-    variableCheck(f, 'binlog_format', 'ROW', 'SLUICE_BINLOG_FORMAT', `SET GLOBAL binlog_format = 'ROW'; and in ${CNF}: binlog_format = ROW`),
-    variableCheck(f, 'binlog_row_image', 'FULL', 'SLUICE_BINLOG_ROW_IMAGE', `SET GLOBAL binlog_row_image = 'FULL'; and in ${CNF}: binlog_row_image = FULL`),
+    variableCheck(
+      f,
+      'log_bin',
+      'ON',
+      'SLUICE_BINLOG_DISABLED',
+      `in ${CNF}: log_bin = mysql-bin and server_id = 1, then restart the server`,
+    ),
+    variableCheck(
+      f,
+      'binlog_format',
+      'ROW',
+      'SLUICE_BINLOG_FORMAT',
+      `SET GLOBAL binlog_format = 'ROW'; and in ${CNF}: binlog_format = ROW`,
+    ),
+    variableCheck(
+      f,
+      'binlog_row_image',
+      'FULL',
+      'SLUICE_BINLOG_ROW_IMAGE',
+      `SET GLOBAL binlog_row_image = 'FULL'; and in ${CNF}: binlog_row_image = FULL`,
+    ),
     variableCheck(f, 'binlog_row_metadata', 'FULL', 'SLUICE_BINLOG_ROW_METADATA', metadataFix),
     {
       name: 'replication privileges',
@@ -76,14 +100,30 @@ export async function checkMysql(url: string): Promise<MysqlCheck[]> {
   } catch (err) {
     const e = err as { message?: string; errno?: number };
     // 1045: access denied, the one connect error the user fixes with a GRANT/password rather than networking.
-    const fix = e.errno === 1045 ? 'check the user and password in the source url' : 'check that the server runs and the url host:port is reachable';
-    const connect = { name: 'connect', ok: false, actual: e.message ?? String(err), expected: `a connection to ${redactUrl(url)}`, fix } as const;
+    const fix =
+      e.errno === 1045
+        ? 'check the user and password in the source url'
+        : 'check that the server runs and the url host:port is reachable';
+    const connect = {
+      name: 'connect',
+      ok: false,
+      actual: e.message ?? String(err),
+      expected: `a connection to ${redactUrl(url)}`,
+      fix,
+    } as const;
     return [{ ...connect, code: 'SLUICE_MYSQL_CONNECT' }];
   }
   try {
     const facts = await readFacts(conn);
     return [
-      { name: 'connect', ok: true, actual: facts.version, expected: `a connection to ${redactUrl(url)}`, fix: '', code: 'SLUICE_MYSQL_CONNECT' },
+      {
+        name: 'connect',
+        ok: true,
+        actual: facts.version,
+        expected: `a connection to ${redactUrl(url)}`,
+        fix: '',
+        code: 'SLUICE_MYSQL_CONNECT',
+      },
       ...evaluateMysql(facts),
     ];
   } finally {
@@ -119,7 +159,11 @@ export async function preflight(url: string): Promise<MysqlCheck[]> {
   const first = failed[0];
   if (first === undefined) return checks;
   const lines = failed.map((c) => `${c.name}: is ${c.actual}, needs ${c.expected} — fix: ${c.fix}`);
-  throw new SluiceError(first.code, `MySQL source ${redactUrl(url)} is not ready for capture:\n  ${lines.join('\n  ')}`, {
-    details: { failed: failed.map((c) => ({ name: c.name, code: c.code, actual: c.actual })) },
-  });
+  throw new SluiceError(
+    first.code,
+    `MySQL source ${redactUrl(url)} is not ready for capture:\n  ${lines.join('\n  ')}`,
+    {
+      details: { failed: failed.map((c) => ({ name: c.name, code: c.code, actual: c.actual })) },
+    },
+  );
 }

@@ -29,7 +29,12 @@ describe('rowChange', () => {
   });
 
   it('update: changed lists only differing normalised values', () => {
-    const { change } = rowChange(shape, 'update', { id: 7, region: 'eu', tags: 'a,b' }, { id: 7, region: 'eu', tags: 'a' });
+    const { change } = rowChange(
+      shape,
+      'update',
+      { id: 7, region: 'eu', tags: 'a,b' },
+      { id: 7, region: 'eu', tags: 'a' },
+    );
     expect(change.changed).toEqual(['tags']);
     expect(changedColumns(shape, change.after, change.after)).toEqual([]);
   });

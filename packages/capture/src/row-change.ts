@@ -34,7 +34,13 @@ export function changedColumns(
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   // Normalised values are JSON: objects and arrays (JSON, SET columns) compare by their encoding.
-  return typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b);
+  return (
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    a !== null &&
+    b !== null &&
+    JSON.stringify(a) === JSON.stringify(b)
+  );
 }
 
 /**

@@ -59,7 +59,16 @@ export class RowPublisher {
       const [before, after] = images(op, row);
       const { change, key } = rowChange(shape, op, before, after);
       const id = cdcEventId({ sourceId: this.#o.sourceId, transaction: tx.id, rowIndex });
-      const event = cdcEvent({ id, sourceId: this.#o.sourceId, change, commitTimeMs: ev.timestamp, position, transaction: tx.id, rowIndex, key });
+      const event = cdcEvent({
+        id,
+        sourceId: this.#o.sourceId,
+        change,
+        commitTimeMs: ev.timestamp,
+        position,
+        transaction: tx.id,
+        rowIndex,
+        key,
+      });
       const subject = eventSubject(this.#o.nats, partitionOf(key, this.#o.nats.partitions), event.type);
       // publish() throws synchronously for an oversized event, before anything is counted as pending.
       const acked = this.#o.publisher.publish(subject, encodeEvent(event), id);

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { bitString, ColumnType, normalizeValue, parseJsonExact, shortestFloat32, timestampString, type ColumnSpec } from './row-values.js';
+import {
+  bitString,
+  ColumnType,
+  normalizeValue,
+  parseJsonExact,
+  shortestFloat32,
+  timestampString,
+  type ColumnSpec,
+} from './row-values.js';
 
-const col = (type: number, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ name: 'c', type, json: false, ...extra });
+const col = (type: number, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  name: 'c',
+  type,
+  json: false,
+  ...extra,
+});
 const BLOB = 252;
 const VARCHAR = 15;
 
@@ -29,10 +42,14 @@ describe('normalizeValue', () => {
   });
 
   it('renders TIMESTAMP as RFC 3339 UTC with the declared digits, DATETIME untouched', () => {
-    expect(normalizeValue(col(ColumnType.TIMESTAMP2), '2038-01-19 03:14:07.999999')).toBe('2038-01-19T03:14:07.999999Z');
+    expect(normalizeValue(col(ColumnType.TIMESTAMP2), '2038-01-19 03:14:07.999999')).toBe(
+      '2038-01-19T03:14:07.999999Z',
+    );
     expect(timestampString('1970-01-01 00:00:01')).toBe('1970-01-01T00:00:01Z');
     expect(timestampString('0000-00-00 00:00:00')).toBe('0000-00-00 00:00:00');
-    expect(normalizeValue(col(ColumnType.DATETIME2), '2024-02-29 23:59:59.120')).toBe('2024-02-29 23:59:59.120');
+    expect(normalizeValue(col(ColumnType.DATETIME2), '2024-02-29 23:59:59.120')).toBe(
+      '2024-02-29 23:59:59.120',
+    );
   });
 
   it('encodes binary as base64 and leaves text alone', () => {
@@ -64,7 +81,11 @@ describe('normalizeValue', () => {
       a: [1, 2.5, 'x', null, true, '12345678901234567890'],
     });
     expect(normalizeValue(json, '"12345678901234567890 \\" 9"')).toBe('12345678901234567890 " 9');
-    expect(parseJsonExact('[9007199254740991, -90071992547409910, 1.5e300]')).toEqual([9007199254740991, '-90071992547409910', 1.5e300]);
+    expect(parseJsonExact('[9007199254740991, -90071992547409910, 1.5e300]')).toEqual([
+      9007199254740991,
+      '-90071992547409910',
+      1.5e300,
+    ]);
     expect(parseJsonExact('not json')).toBe('not json');
   });
 

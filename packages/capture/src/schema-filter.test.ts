@@ -5,7 +5,8 @@ describe('tableFilter', () => {
   it('captures every user table by default, never the system schemas', () => {
     const f = tableFilter([], []);
     expect(f('shop', 'orders')).toBe(true);
-    for (const db of ['mysql', 'sys', 'information_schema', 'performance_schema']) expect(f(db, 'x')).toBe(false);
+    for (const db of ['mysql', 'sys', 'information_schema', 'performance_schema'])
+      expect(f(db, 'x')).toBe(false);
   });
 
   it('includes by schema, by table and with wildcards', () => {
@@ -28,6 +29,11 @@ describe('tableFilter', () => {
   });
 
   it('hands zongji only the system schemas', () => {
-    expect(Object.keys(zongjiExcludeSchema()).sort()).toEqual(['information_schema', 'mysql', 'performance_schema', 'sys']);
+    expect(Object.keys(zongjiExcludeSchema()).sort()).toEqual([
+      'information_schema',
+      'mysql',
+      'performance_schema',
+      'sys',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { TableMapEvent } from '@vlasky/zongji';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { TableShape } from './row-change.js';
 import type { ColumnSpec } from './row-values.js';
 
@@ -38,7 +39,9 @@ export class TableCatalog {
   onTableMap(ev: TableMapEvent, captured: boolean): Promise<void> | undefined {
     const entry = ev.tableMap[ev.tableId];
     const columns = entry?.columns ?? [];
-    const candidates = columns.filter((c) => c.type === BLOB && c.charset !== null && c.metadata.length_size === 4);
+    const candidates = columns.filter(
+      (c) => c.type === BLOB && c.charset !== null && c.metadata?.length_size === 4,
+    );
     const signature = [ev.schemaName, ev.tableName, ...columns.map((c) => `${c.name}:${c.type}`)].join('\0');
     const known = this.#jsonBySignature.get(signature);
     const build = (json: ReadonlySet<string>): void => {
@@ -63,13 +66,15 @@ function shapeOf(ev: TableMapEvent, json: ReadonlySet<string>): TableShape {
     name: c.name,
     type: c.type,
     json: json.has(c.name),
-    ...(typeof c.metadata.bits === 'number' ? { bits: c.metadata.bits } : {}),
+    ...(typeof c.metadata?.bits === 'number' ? { bits: c.metadata.bits } : {}),
   }));
   return {
     database: ev.schemaName,
     table: ev.tableName,
     columns: specs,
-    primaryKey: (ev.primaryKey ?? []).map((i) => columns[i]?.name).filter((n): n is string => n !== undefined),
+    primaryKey: (ev.primaryKey ?? [])
+      .map((i) => columns[i]?.name)
+      .filter((n): n is string => n !== undefined),
   };
 }
 
@@ -79,4 +84,25 @@ const JSON_VALID = /^json_valid\(`((?:[^`]|``)+)`\)$/i;
 export function jsonValidColumn(checkClause: string): string | undefined {
   const m = JSON_VALID.exec(checkClause.trim());
   return m ? m[1]!.replaceAll('``', '`') : undefined;
+}
+
+/** A {@link JsonColumnLookup} reading information_schema.CHECK_CONSTRAINTS over `meta` (MariaDB). */
+export function checkConstraintLookup(meta: Connection): JsonColumnLookup {
+  return async (database, table) => {
+    try {
+      const [rows] = await meta.query<RowDataPacket[]>(
+        'SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
+        [database, table],
+      );
+      return new Set(
+        rows.map((r) => jsonValidColumn(String(r.clause))).filter((c): c is string => c !== undefined),
+      );
+    } catch (err) {
+      // mysql2 reports a query on a dead connection without any code; mark it as the connection loss it is.
+      const e = err as { code?: string };
+      if (e.code === undefined && /closed state/.test(String((err as Error).message)))
+        e.code = 'PROTOCOL_CONNECTION_LOST';
+      throw err;
+    }
+  };
 }

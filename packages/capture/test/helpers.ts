@@ -1,35 +1,72 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { buildConfig, createLogger, decodeEvent, eventsStream, openCheckpoints, provisionStreams, type CloudEvent, type Config, type RowChange } from '@sluice/core';
+import {
+  buildConfig,
+  createLogger,
+  decodeEvent,
+  eventsStream,
+  openCheckpoints,
+  provisionStreams,
+  type CloudEvent,
+  type Config,
+  type RowChange,
+} from '@sluice/core';
 import { BinlogCapture } from '../src/index.js';
 import { uniqueName, waitFor, type TestMysql, type TestNats } from '../../../test/harness/index.js';
 
 /** A configuration for one test: unique prefix (streams, KV bucket) and source id. */
-export function testConfig(nats: TestNats, db: TestMysql, overrides: { capture?: Record<string, unknown>; source?: Record<string, unknown> } = {}): Config {
+export function testConfig(
+  nats: TestNats,
+  db: TestMysql,
+  overrides: { capture?: Record<string, unknown>; source?: Record<string, unknown> } = {},
+): Config {
   const prefix = uniqueName('cap');
   return buildConfig(
     JSON.stringify({
       nats: { url: nats.url, prefix, partitions: 4 },
-      capture: { checkpointIntervalMs: 50, reconnectMinMs: 50, reconnectMaxMs: 500, publishTimeoutMs: 5_000, ...overrides.capture },
-      sources: [{ id: 'src1', url: db.captureUrl, serverId: 1000 + Math.floor(Math.random() * 1_000_000), ...overrides.source }],
+      capture: {
+        checkpointIntervalMs: 50,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 500,
+        publishTimeoutMs: 5_000,
+        ...overrides.capture,
+      },
+      sources: [
+        {
+          id: 'src1',
+          url: db.captureUrl,
+          serverId: 1000 + Math.floor(Math.random() * 1_000_000),
+          ...overrides.source,
+        },
+      ],
     }),
     {},
   );
 }
 
 /** Streams and the checkpoints bucket of `config`, provisioned on `nc`. */
-export async function provision(nc: NatsConnection, config: Config): Promise<{ jsm: JetStreamManager; checkpoints: KV }> {
+export async function provision(
+  nc: NatsConnection,
+  config: Config,
+): Promise<{ jsm: JetStreamManager; checkpoints: KV }> {
   const jsm = await jetstreamManager(nc);
   await provisionStreams(jsm, config.nats);
   return { jsm, checkpoints: await openCheckpoints(nc, config.nats) };
 }
 
 /** A quiet logger; set SLUICE_TEST_LOG=debug to see capture logs. */
-export const testLogger = createLogger({ level: (process.env.SLUICE_TEST_LOG ?? 'silent') as 'silent', pretty: false });
+export const testLogger = createLogger({
+  level: (process.env.SLUICE_TEST_LOG ?? 'silent') as 'silent',
+  pretty: false,
+});
 
 /** Starts a capture for the config's first source; dispose stops it gracefully. */
-export async function startCapture(nc: NatsConnection, config: Config, checkpoints: KV): Promise<BinlogCapture & AsyncDisposable> {
+export async function startCapture(
+  nc: NatsConnection,
+  config: Config,
+  checkpoints: KV,
+): Promise<BinlogCapture & AsyncDisposable> {
   const source = config.sources[0]!;
   const capture = new BinlogCapture({
     source: { ...source, url: source.url! },
@@ -52,7 +89,7 @@ export interface StoredEvent {
 
 /** Every message currently in the events stream, in stream order, read with an ordered consumer. */
 export async function readEvents(nc: NatsConnection, config: Config): Promise<StoredEvent[]> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   const stream = eventsStream(config.nats);
   const { state } = await jsm.streams.info(stream);
   if (state.messages === 0) return [];
@@ -68,8 +105,14 @@ export async function readEvents(nc: NatsConnection, config: Config): Promise<St
 }
 
 /** Waits until the events stream holds at least `count` messages, then returns them all. */
-export async function waitForEvents(nc: NatsConnection, config: Config, count: number, timeoutMs = 20_000): Promise<StoredEvent[]> {
-  const jsm = await jetstreamManager(nc);
+export async function waitForEvents(
+  nc: NatsConnection,
+  config: Config,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<StoredEvent[]> {
+  // checkAPI: false — no request here, so a broker still coming back counts as "not yet" below.
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   const stream = eventsStream(config.nats);
   await waitFor(async () => (await jsm.streams.info(stream)).state.messages >= count, {
     timeoutMs,
@@ -79,6 +122,12 @@ export async function waitForEvents(nc: NatsConnection, config: Config, count: n
 }
 
 /** Events of one table, in stream order. */
-export function ofTable(events: readonly StoredEvent[], database: string, table: string): CloudEvent<RowChange>[] {
-  return events.filter((e) => e.event.data.database === database && e.event.data.table === table).map((e) => e.event);
+export function ofTable(
+  events: readonly StoredEvent[],
+  database: string,
+  table: string,
+): CloudEvent<RowChange>[] {
+  return events
+    .filter((e) => e.event.data.database === database && e.event.data.table === table)
+    .map((e) => e.event);
 }

@@ -27,14 +27,26 @@ export function retryDelayMs(
   return retryAfterMs === undefined ? base : Math.min(policy.maxMs, Math.max(base, retryAfterMs));
 }
 
+// The three HTTP-date forms RFC 9110 §5.6.7 makes recipients accept. Anything else is refused before
+// `Date.parse`, which is lenient in V8: "later 2" or "-1" parse as dates in 2001, and "abc 3000" as
+// the year 3000 — a garbage header would otherwise hold a delivery for maxMs.
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$`);
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4}$`);
+
 /**
  * Parses a `Retry-After` header (delta seconds or an HTTP date) into ms from `nowMs`;
- * `undefined` when absent or unparseable.
+ * `undefined` when absent or unparseable. A date in the past is 0.
  */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  let at = Number.NaN;
+  if (IMF_FIXDATE.test(v) || RFC850_DATE.test(v)) at = Date.parse(v);
+  // asctime carries no zone but means GMT; Date.parse would read it as local time.
+  else if (ASCTIME_DATE.test(v)) at = Date.parse(`${v} GMT`);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

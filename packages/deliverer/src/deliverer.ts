@@ -113,6 +113,10 @@ export class Deliverer {
   }
 
   async #deliver(m: JsMsg): Promise<void> {
+    // An endpoint's timeoutMs is independent of ack_wait and may exceed it. Without progress acks
+    // the server would redeliver the message while this attempt is still in flight, and the
+    // endpoint would get concurrent duplicates (and each one hold another ack-pending slot).
+    const progress = setInterval(() => m.working(), Math.max(100, Math.floor(this.#o.deliverer.ackWaitMs / 3)));
     let outcome: Outcome;
     try {
       outcome = await this.#attempt(m);
@@ -120,6 +124,8 @@ export class Deliverer {
       // A bug, not an endpoint failure: keep the message and say so loudly.
       this.#log.error({ err, seq: m.seq }, 'delivery attempt threw');
       outcome = { kind: 'retry', delayMs: this.#o.deliverer.retryMaxMs, reason: 'internal' };
+    } finally {
+      clearInterval(progress);
     }
     this.#count(outcome);
     settle(m, outcome);

@@ -1,7 +1,9 @@
 import { SluiceError, isSluiceError } from '@sluice/core';
 
 /** How the capturer reacts to a failure of its binlog session. */
-export type FailureAction = { readonly kind: 'reconnect'; readonly error: Error } | { readonly kind: 'fatal'; readonly error: SluiceError };
+export type FailureAction =
+  | { readonly kind: 'reconnect'; readonly error: Error }
+  | { readonly kind: 'fatal'; readonly error: SluiceError };
 
 // Node socket errors and mysql2 protocol errors: the server or network went away; a new session
 // from the last checkpoint will do.
@@ -41,7 +43,8 @@ const ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236;
 export function classifyFailure(err: unknown): FailureAction {
   if (isSluiceError(err)) {
     // Lost PubAcks and an unreachable MySQL heal by themselves; configuration and size problems do not.
-    if (err.code === 'SLUICE_PUBLISH_FAILED' || err.code === 'SLUICE_MYSQL_CONNECT') return { kind: 'reconnect', error: err };
+    if (err.code === 'SLUICE_PUBLISH_FAILED' || err.code === 'SLUICE_MYSQL_CONNECT')
+      return { kind: 'reconnect', error: err };
     return { kind: 'fatal', error: err };
   }
   const e = err as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
@@ -59,8 +62,27 @@ export function classifyFailure(err: unknown): FailureAction {
       ),
     };
   }
-  if ((typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) || (typeof e?.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno))) {
+  if (
+    (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) ||
+    (typeof e?.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno))
+  ) {
     return { kind: 'reconnect', error: err as Error };
   }
-  return { kind: 'fatal', error: new SluiceError('SLUICE_BINLOG_STREAM', `binlog capture failed: ${message}`, { cause: err }) };
+  return {
+    kind: 'fatal',
+    error: new SluiceError('SLUICE_BINLOG_STREAM', `binlog capture failed: ${message}`, { cause: err }),
+  };
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based): exponential from `minMs`, capped at `maxMs`, with
+ * "equal jitter" — half the delay fixed, half random — so that capturers cut off by one outage do not
+ * reconnect in lockstep, yet never retry faster than half the schedule.
+ *
+ * @param random - A number in [0, 1); injected so tests are deterministic.
+ */
+export function reconnectDelayMs(attempt: number, minMs: number, maxMs: number, random: number): number {
+  const exp = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  const base = Math.max(minMs, exp);
+  return Math.round(base / 2 + (base / 2) * random);
 }

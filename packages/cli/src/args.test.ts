@@ -1,0 +1,73 @@
+import { isSluiceError } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS, helpText, parseCommandLine } from './args.js';
+
+function usageError(argv: string[]): string {
+  try {
+    parseCommandLine(argv);
+  } catch (err) {
+    expect(isSluiceError(err, 'SLUICE_USAGE')).toBe(true);
+    return (err as Error).message;
+  }
+  throw new Error(`parseCommandLine(${JSON.stringify(argv)}) did not throw`);
+}
+
+describe('parseCommandLine', () => {
+  it('knows the roles and doctor', () => {
+    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(['up', 'capture', 'router', 'deliverer', 'doctor']));
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('parses "%s --help" and "%s -h"', (name) => {
+    expect(parseCommandLine([name, '--help'])).toEqual({ command: name, values: { help: true } });
+    expect(parseCommandLine([name, '-h'])).toEqual({ command: name, values: { help: true } });
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('parses "%s --config FILE" and "-c FILE"', (name) => {
+    expect(parseCommandLine([name, '--config', 'a.yaml']).values.config).toBe('a.yaml');
+    expect(parseCommandLine([name, '-c', 'b.yaml']).values.config).toBe('b.yaml');
+    expect(parseCommandLine([name]).command).toBe(name);
+  });
+
+  it('parses "up --demo"', () => {
+    expect(parseCommandLine(['up', '--demo']).values.demo).toBe(true);
+  });
+
+  it('treats no arguments, --help, -h and help as the overview', () => {
+    for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseCommandLine(argv)).toEqual({ command: undefined, values: { help: true } });
+  });
+
+  it('refuses an unknown command with SLUICE_USAGE', () => {
+    expect(usageError(['bogus'])).toMatch(/unknown command "bogus"/);
+    expect(usageError(['--bogus'])).toMatch(/unknown command/);
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('refuses an unknown option, a stray argument and a missing value for "%s"', (name) => {
+    const spec = COMMANDS.find((c) => c.name === name)!;
+    expect(usageError([name, '--bogus'])).toContain(`usage: ${spec.usage}`);
+    expect(usageError([name, 'extra'])).toMatch(/unexpected argument "extra"/);
+    expect(usageError([name, '--config'])).toContain(`usage: ${spec.usage}`);
+  });
+
+  it('refuses an option of another command', () => {
+    expect(usageError(['router', '--demo'])).toMatch(/demo/);
+  });
+});
+
+describe('helpText', () => {
+  it('lists every command with its summary in the overview', () => {
+    const text = helpText(undefined);
+    expect(text).toContain('usage: sluice <command> [options]');
+    for (const c of COMMANDS) expect(text).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('shows the usage and every option of "%s"', (name) => {
+    const spec = COMMANDS.find((c) => c.name === name)!;
+    const text = helpText(name);
+    expect(text).toContain(`usage: ${spec.usage}`);
+    for (const [option, o] of Object.entries(spec.options)) {
+      expect(text).toContain(`--${option}`);
+      expect(text).toContain(o.description);
+      if (o.short) expect(text).toContain(`-${o.short}, --${option}`);
+    }
+  });
+});

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  AckWindowPublisher,
+  DeliveryHeaders,
+  buildConfig,
+  createLogger,
+  deliveriesStream,
+  delivererConsumer,
+  deliveryId,
+  deliverySubject,
+  provisionStreams,
+  type Config,
+} from '@sluice/core';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import { Deliverer } from '../src/index.js';
+import { startNats, startReceiver, uniqueName, waitFor, type RecordedRequest, type TestNats } from '../../../test/harness/index.js';
+
+function newSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+interface EndpointSpec {
+  id: string;
+  url: string;
+  secret?: string;
+  timeoutMs?: number;
+}
+
+interface Setup {
+  config: Config;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  publisher: AckWindowPublisher;
+  secrets: Map<string, string>;
+}
+
+async function setup(nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> {
+  const secrets = new Map(endpoints.map((e) => [e.id, e.secret ?? newSecret()]));
+  const config = buildConfig(
+    JSON.stringify({
+      nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
+      // Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s.
+      deliverer: { retryMinMs: 50, retryMaxMs: 200, ackWaitMs: 1_000, concurrency: 8, maxAckPending: 64 },
+      endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, secret: secrets.get(e.id), ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}) })),
+    }),
+    {},
+  );
+  const nc = await nats.connect();
+  const jsm = await jetstreamManager(nc);
+  await provisionStreams(jsm, config.nats);
+  return { config, nc, jsm, publisher: new AckWindowPublisher(nc), secrets };
+}
+
+function newDeliverer(s: Setup): Deliverer {
+  const { config, nc, jsm } = s;
+  return new Deliverer({
+    nc,
+    jsm,
+    nats: config.nats,
+    deliverer: config.deliverer,
+    endpoints: config.endpoints,
+    logger: createLogger({ level: 'silent', pretty: false }),
+  });
+}
+
+/** Starts a deliverer and stops it when the test's scope ends, even on failure. */
+async function startDeliverer(s: Setup): Promise<Deliverer & AsyncDisposable> {
+  const d = newDeliverer(s);
+  await d.start();
+  return Object.assign(d, { [Symbol.asyncDispose]: () => d.stop() });
+}
+
+interface TestDelivery {
+  eventId: string;
+  endpoint: string;
+  body: Buffer;
+}
+
+/** Publishes one delivery the way the router does. */
+async function publishDelivery(s: Setup, endpoint: string, partition = 0): Promise<TestDelivery> {
+  const eventId = uniqueName('evt');
+  const body = Buffer.from(
+    JSON.stringify({ specversion: '1.0', id: eventId, type: 'mysql.shop.orders.insert', data: { name: 'Zoë 🚀', total: '19.90' } }).replace(',', ', '),
+    'utf8',
+  );
+  await s.publisher.publish(deliverySubject(s.config.nats, endpoint, partition), body, deliveryId(eventId, 'sub1'), {
+    [DeliveryHeaders.eventId]: eventId,
+    [DeliveryHeaders.subscription]: 'sub1',
+    [DeliveryHeaders.endpoint]: endpoint,
+  });
+  return { eventId, endpoint, body };
+}
+
+/** Verifies a received request with the independent standardwebhooks package; throws when it does not. */
+function verify(secret: string, r: RecordedRequest): unknown {
+  return new Webhook(secret).verify(r.body, {
+    'webhook-id': String(r.headers['webhook-id']),
+    'webhook-timestamp': String(r.headers['webhook-timestamp']),
+    'webhook-signature': String(r.headers['webhook-signature']),
+  });
+}
+
+/** True when the deliverer consumer holds nothing: every message acked or terminated. */
+async function consumerIdle(s: Setup): Promise<boolean> {
+  const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+describe('Deliverer', () => {
+  it('POSTs each delivery with the event body, CloudEvents content type and verifiable Standard Webhooks headers', async () => {
+    await using nats = await startNats();
+    await using billing = await startReceiver();
+    await using audit = await startReceiver();
+    const s = await setup(nats, [
+      { id: 'billing', url: `${billing.url}/hooks/billing?v=1` },
+      { id: 'audit', url: audit.url },
+    ]);
+    await using deliverer = await startDeliverer(s);
+    const sent = [await publishDelivery(s, 'billing', 0), await publishDelivery(s, 'audit', 3), await publishDelivery(s, 'billing', 2)];
+    await billing.waitFor(2);
+    await audit.waitFor(1);
+    await waitFor(async () => deliverer.stats.delivered === 3 && (await consumerIdle(s)), { message: 'all acked' });
+
+    for (const d of sent) {
+      const hook = d.endpoint === 'billing' ? billing : audit;
+      const got = hook.requests.filter((r) => r.headers['webhook-id'] === d.eventId);
+      expect(got).toHaveLength(1);
+      const r = got[0]!;
+      expect(r.method).toBe('POST');
+      expect(r.url).toBe(d.endpoint === 'billing' ? '/hooks/billing?v=1' : '/');
+      expect(r.headers['content-type']).toMatch(/^application\/cloudevents\+json(;|$)/);
+      expect(Buffer.from(r.body, 'utf8').equals(d.body)).toBe(true);
+      expect(verify(s.secrets.get(d.endpoint)!, r)).toEqual(JSON.parse(d.body.toString('utf8')));
+      // Signed with this endpoint's secret only.
+      const other = s.secrets.get(d.endpoint === 'billing' ? 'audit' : 'billing')!;
+      expect(() => verify(other, r)).toThrow();
+    }
+    expect(billing.requests).toHaveLength(2);
+    expect(audit.requests).toHaveLength(1);
+    expect(deliverer.stats).toMatchObject({ delivered: 3, retried: 0, givenUp: 0 });
+  });
+
+  it('retries a 503 with the same webhook-id until the endpoint accepts, each attempt signed afresh', async () => {
+    await using nats = await startNats();
+    await using hook = await startReceiver({ status: (_r, i) => (i < 2 ? 503 : 204) });
+    const s = await setup(nats, [{ id: 'flaky', url: hook.url }]);
+    await using deliverer = await startDeliverer(s);
+    const d = await publishDelivery(s, 'flaky');
+    await hook.waitFor(3);
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after retries' });
+    expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId, d.eventId]);
+    for (const r of hook.requests) {
+      expect(Buffer.from(r.body, 'utf8').equals(d.body)).toBe(true);
+      expect(() => verify(s.secrets.get('flaky')!, r)).not.toThrow();
+    }
+    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 2, givenUp: 0 });
+  });
+
+  it('gives up on a request that outlives the endpoint timeout and tries again', async () => {
+    await using nats = await startNats();
+    // The first answer would come long after the 300 ms budget (and after ack_wait); the second at once.
+    await using hook = await startReceiver({ delayMs: (_r, i) => (i === 0 ? 30_000 : 0) });
+    const s = await setup(nats, [{ id: 'slow', url: hook.url, timeoutMs: 300 }]);
+    await using deliverer = await startDeliverer(s);
+    const d = await publishDelivery(s, 'slow');
+    await hook.waitFor(2);
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after a timeout' });
+    expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId]);
+    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 1, inFlight: 0 });
+  });
+
+  it('delivers eventually when the endpoint throttles with Retry-After', async () => {
+    await using nats = await startNats();
+    await using hook = await startReceiver({
+      status: (_r, i) => (i === 0 ? 429 : 204),
+      headers: (_r, i): Record<string, string> => (i === 0 ? { 'retry-after': '1' } : {}),
+    });
+    const s = await setup(nats, [{ id: 'throttled', url: hook.url }]);
+    await using deliverer = await startDeliverer(s);
+    await publishDelivery(s, 'throttled');
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after a 429' });
+    expect(hook.requests.map((r) => r.headers['webhook-id'])).toHaveLength(2);
+  });
+
+  it('does not follow a redirect: a 3xx is a failed attempt', async () => {
+    await using nats = await startNats();
+    await using elsewhere = await startReceiver();
+    await using hook = await startReceiver({ status: 302, headers: { location: `${elsewhere.url}/stolen` } });
+    const s = await setup(nats, [{ id: 'moved', url: hook.url }]);
+    await using deliverer = await startDeliverer(s);
+    const d = await publishDelivery(s, 'moved');
+    await hook.waitFor(3);
+    await waitFor(() => deliverer.stats.retried >= 3, { message: 'three failed attempts' });
+    expect(elsewhere.requests).toEqual([]);
+    expect(deliverer.stats.delivered).toBe(0);
+    expect(new Set(hook.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
+  });
+
+  it('terminates a delivery for an endpoint that is not configured instead of retrying it', async () => {
+    await using nats = await startNats();
+    await using hook = await startReceiver();
+    const s = await setup(nats, [{ id: 'known', url: hook.url }]);
+    await using deliverer = await startDeliverer(s);
+    await publishDelivery(s, 'ghost');
+    // A nak'd message stays ack-pending until it is redelivered; a terminated one leaves the consumer.
+    await waitFor(async () => deliverer.stats.givenUp === 1 && (await consumerIdle(s)), { message: 'ghost terminated' });
+    await publishDelivery(s, 'known');
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'known delivered' });
+    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+    expect(info.num_redelivered).toBe(0);
+    expect(info.delivered.consumer_seq).toBe(2); // two messages, each handed out once
+    expect(deliverer.stats).toMatchObject({ givenUp: 1, delivered: 1, retried: 0 });
+  });
+
+  it('keeps a request slower than ack_wait to one attempt: no redelivery while it is in flight', async () => {
+    await using nats = await startNats();
+    // 2.5 s is well inside the endpoint's 10 s budget but longer than the 1 s ack_wait.
+    await using hook = await startReceiver({ delayMs: 2_500 });
+    const s = await setup(nats, [{ id: 'patient', url: hook.url, timeoutMs: 10_000 }]);
+    await using deliverer = await startDeliverer(s);
+    const d = await publishDelivery(s, 'patient');
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered once' });
+    expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId]);
+    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+    expect(info.num_redelivered).toBe(0);
+    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 0, inFlight: 0 });
+  });
+
+  it('stop() waits for requests in flight and settles them', async () => {
+    await using nats = await startNats();
+    await using hook = await startReceiver({ delayMs: 1_500 });
+    const s = await setup(nats, [{ id: 'slowish', url: hook.url, timeoutMs: 10_000 }]);
+    const deliverer = newDeliverer(s);
+    await deliverer.start();
+    await publishDelivery(s, 'slowish');
+    await publishDelivery(s, 'slowish');
+    await hook.waitFor(2);
+    expect(deliverer.stats.inFlight).toBe(2);
+    await deliverer.stop();
+    expect(deliverer.stats).toMatchObject({ inFlight: 0, delivered: 2, retried: 0 });
+    await waitFor(() => consumerIdle(s), { message: 'both acked after stop' });
+  });
+});
