@@ -5,7 +5,7 @@ import type { EmbeddedMariadb, StartMariadbOptions } from '../../packages/cli/sr
 import { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js';
 
 /** Options for {@link startMysql}. */
-export type TestMysqlOptions = Pick<StartMariadbOptions, 'serverId' | 'initSql'>;
+export type TestMysqlOptions = Pick<StartMariadbOptions, 'serverId' | 'initSql' | 'extraArgs'>;
 
 /** A throwaway MariaDB server with row-based binlog, from {@link startMysql}. */
 export interface TestMysql {

@@ -72,7 +72,9 @@ async function startRole(
           for (const c of captures) await c.stop();
         },
         stats: () => ({ rowsPublished: captures.reduce((n, c) => n + c.stats().rowsPublished, 0) }),
-        done: Promise.all(captures.map((c) => c.done)).then(() => undefined),
+        // With no sources there is nothing to wait for; an already-resolved `done` would end the
+        // whole process, router and deliverer included, right after start-up.
+        ...(captures.length > 0 ? { done: Promise.all(captures.map((c) => c.done)).then(() => undefined) } : {}),
       };
     }
     case 'router': {

@@ -128,6 +128,7 @@ export class Deliverer {
       clearInterval(progress);
     }
     this.#count(outcome);
+    this.#logAttempt(m, outcome);
     settle(m, outcome);
   }
 
@@ -156,6 +157,27 @@ export class Deliverer {
       excerptBytes: cfg.responseExcerptBytes,
     });
     return outcomeOf(result, m.info.deliveryCount, cfg, nowMs);
+  }
+
+  // One line per attempt, without headers, body or response excerpt: signatures and payloads must
+  // never reach a log (design.md I7). Debug, because a dead endpoint would otherwise flood the log.
+  #logAttempt(m: JsMsg, o: Outcome): void {
+    if (!this.#log.isLevelEnabled('debug')) return;
+    const { delayMs, status, reason, latencyMs, error } = o as Partial<Record<string, unknown>>;
+    this.#log.debug(
+      {
+        endpointId: m.headers?.get(DeliveryHeaders.endpoint),
+        eventId: m.headers?.get(DeliveryHeaders.eventId),
+        attempt: m.info.deliveryCount,
+        outcome: o.kind,
+        status,
+        reason,
+        error,
+        latencyMs,
+        delayMs,
+      },
+      'delivery attempt',
+    );
   }
 
   #count(o: Outcome): void {
