@@ -13,7 +13,10 @@ const PER_INSERT = Number(process.argv[2] ?? 1000);
 const servers = await startServers();
 try {
   const config = buildConfig(
-    JSON.stringify({ nats: { url: servers.natsUrl }, sources: [{ id: 'bench', url: servers.captureUrl, include: ['bench'] }] }),
+    JSON.stringify({
+      nats: { url: servers.natsUrl },
+      sources: [{ id: 'bench', url: servers.captureUrl, include: ['bench'] }],
+    }),
     {},
   );
   const nc = await connect({ servers: servers.natsUrl });

@@ -24,7 +24,17 @@ const config = {
   subscriptions: [{ id: 'all', endpoint: 'sink', types: ['mysql.bench.>'] }],
 };
 writeFileSync(join(dir, 'sluice.json.yaml'), JSON.stringify(config));
-const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), BIN, 'up', '--config', join(dir, 'sluice.json.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  process.execPath,
+  [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    BIN,
+    'up',
+    '--config',
+    join(dir, 'sluice.json.yaml'),
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 try {
   let out = '';
   child.stdout.on('data', (c) => (out += c));

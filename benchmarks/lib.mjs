@@ -8,7 +8,7 @@ import { createConnection } from 'mysql2/promise';
 import { startMariadb, startNatsServer } from '@sluice/cli';
 
 export const TABLE_SQL =
-  'CREATE TABLE bench.orders (id BIGINT PRIMARY KEY, customer INT, status VARCHAR(16), total DECIMAL(12,2), created DATETIME(6), note TEXT, flags SET(\'a\',\'b\',\'c\'))';
+  "CREATE TABLE bench.orders (id BIGINT PRIMARY KEY, customer INT, status VARCHAR(16), total DECIMAL(12,2), created DATETIME(6), note TEXT, flags SET('a','b','c'))";
 
 /** Starts nats-server and mariadbd in a temporary directory; `stop()` removes it. */
 export async function startServers() {
@@ -34,7 +34,8 @@ export async function insertRows(url, rows, perInsert) {
     for (let i = 0; i < rows; i += perInsert) {
       const values = Array.from(
         { length: Math.min(perInsert, rows - i) },
-        (_, k) => `(${i + k + 1}, ${(i + k) % 977}, 'paid', ${((i + k) * 7) % 100000}.25, NOW(6), 'a note of some length for the row', 'a,c')`,
+        (_, k) =>
+          `(${i + k + 1}, ${(i + k) % 977}, 'paid', ${((i + k) * 7) % 100000}.25, NOW(6), 'a note of some length for the row', 'a,c')`,
       );
       await db.query(`INSERT INTO bench.orders VALUES ${values.join(',')}`);
     }

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice, startMysql, startNats, startReceiver, uniqueName, waitFor, type SluiceProcess } from '../harness/index.js';
+import {
+  spawnSluice,
+  startMysql,
+  startNats,
+  startReceiver,
+  uniqueName,
+  waitFor,
+  type SluiceProcess,
+} from '../harness/index.js';
 
 const ROWS = 5_000;
 const BATCH = 10;
@@ -40,7 +48,8 @@ describe('crash: kill -9 of sluice up while 5,000 rows are written', () => {
           // Hold at fixed points so the kill lands mid-stream and the restart happens while rows
           // are still being written, whatever the speed of this machine.
           if (id > ROWS / 2) await waitFor(() => killed, { timeoutMs: 60_000, message: 'sluice killed' });
-          if (id > (ROWS * 7) / 10) await waitFor(() => restarted, { timeoutMs: 60_000, message: 'sluice restarted' });
+          if (id > (ROWS * 7) / 10)
+            await waitFor(() => restarted, { timeoutMs: 60_000, message: 'sluice restarted' });
           const values = Array.from({ length: BATCH }, (_, i) => `(${id + i}, 'row ${id + i}')`).join(',');
           await db.query(`INSERT INTO ${schema}.rows_ VALUES ${values}`);
           written = id + BATCH - 1;
@@ -50,13 +59,17 @@ describe('crash: kill -9 of sluice up while 5,000 rows are written', () => {
       await hook.waitFor(200, { timeoutMs: 60_000 });
       await first.kill();
       killed = true;
-      await waitFor(() => written >= (ROWS * 7) / 10, { timeoutMs: 60_000, message: 'rows written while sluice was down' });
+      await waitFor(() => written >= (ROWS * 7) / 10, {
+        timeoutMs: 60_000,
+        message: 'rows written while sluice was down',
+      });
       second = await spawnSluice(['up'], { config });
       await second.waitForOutput('sluice is up');
       restarted = true;
       await writer;
 
-      const rowOf = (body: string): number => (JSON.parse(body) as { data: { after: { id: number } } }).data.after.id;
+      const rowOf = (body: string): number =>
+        (JSON.parse(body) as { data: { after: { id: number } } }).data.after.id;
       await waitFor(() => new Set(hook.requests.map((r) => rowOf(r.body))).size >= ROWS, {
         timeoutMs: 120_000,
         message: `all ${ROWS} rows delivered`,

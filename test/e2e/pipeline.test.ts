@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice, startMysql, startNats, startReceiver, uniqueName, type RecordedRequest } from '../harness/index.js';
+import {
+  spawnSluice,
+  startMysql,
+  startNats,
+  startReceiver,
+  uniqueName,
+  type RecordedRequest,
+} from '../harness/index.js';
 
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -23,7 +30,9 @@ describe('sluice up: MySQL row → signed webhook', () => {
     await using hook = await startReceiver();
     const schema = uniqueName('shop');
     await db.query(`CREATE DATABASE ${schema}`);
-    await db.query(`CREATE TABLE ${schema}.orders (id BIGINT PRIMARY KEY, customer VARCHAR(50), total DECIMAL(10,2))`);
+    await db.query(
+      `CREATE TABLE ${schema}.orders (id BIGINT PRIMARY KEY, customer VARCHAR(50), total DECIMAL(10,2))`,
+    );
     const secret = newSecret();
     await using sluice = await spawnSluice(['up'], {
       config: {
@@ -47,11 +56,20 @@ describe('sluice up: MySQL row → signed webhook', () => {
       `mysql.${schema}.orders.delete`,
     ]);
     for (const [i, e] of events.entries()) {
-      expect(e).toMatchObject({ specversion: '1.0', source: '/sluice/mysql/shop', subject: '1', datacontenttype: 'application/json' });
+      expect(e).toMatchObject({
+        specversion: '1.0',
+        source: '/sluice/mysql/shop',
+        subject: '1',
+        datacontenttype: 'application/json',
+      });
       expect(hook.requests[i]!.headers['webhook-id']).toBe(e.id);
       expect(hook.requests[i]!.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
     }
-    expect(events[0]!.data).toMatchObject({ op: 'insert', before: null, after: { id: '1', customer: 'ada', total: '42.50' } });
+    expect(events[0]!.data).toMatchObject({
+      op: 'insert',
+      before: null,
+      after: { id: '1', customer: 'ada', total: '42.50' },
+    });
     expect(events[1]!.data).toMatchObject({
       op: 'update',
       before: { total: '42.50' },

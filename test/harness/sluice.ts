@@ -36,7 +36,10 @@ export interface SpawnSluiceOptions {
 }
 
 /** Runs `node packages/cli/dist/bin.js <args…>` as a child process with its own config file. */
-export async function spawnSluice(args: readonly string[], options: SpawnSluiceOptions = {}): Promise<SluiceProcess> {
+export async function spawnSluice(
+  args: readonly string[],
+  options: SpawnSluiceOptions = {},
+): Promise<SluiceProcess> {
   const dir = await makeTempDir('sluice');
   const argv = [...args];
   if (options.config) {
@@ -45,7 +48,11 @@ export async function spawnSluice(args: readonly string[], options: SpawnSluiceO
     argv.push('--config', file);
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLUICE_')));
-  const child = spawn(process.execPath, [SLUICE_BIN, ...argv], { env: { ...env, ...options.env }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SLUICE_BIN, ...argv], {
+    env: { ...env, ...options.env },
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (child.pid !== undefined) trackPid(child.pid);
   let out = '';
   let err = '';
@@ -72,7 +79,10 @@ export async function spawnSluice(args: readonly string[], options: SpawnSluiceO
         () => {
           const all = out + err;
           if (typeof text === 'string' ? all.includes(text) : text.test(all)) return true;
-          if (ended()) throw new Error(`sluice exited (${child.exitCode ?? child.signalCode}) before printing ${String(text)}:\n${err.slice(-4000)}`);
+          if (ended())
+            throw new Error(
+              `sluice exited (${child.exitCode ?? child.signalCode}) before printing ${String(text)}:\n${err.slice(-4000)}`,
+            );
           return false;
         },
         { timeoutMs, message: `sluice output ${String(text)}\n--- stderr ---\n${err.slice(-4000)}` },

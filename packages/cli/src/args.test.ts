@@ -14,7 +14,9 @@ function usageError(argv: string[]): string {
 
 describe('parseCommandLine', () => {
   it('knows the roles and doctor', () => {
-    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(['up', 'capture', 'router', 'deliverer', 'doctor']));
+    expect(COMMANDS.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['up', 'capture', 'router', 'deliverer', 'doctor']),
+    );
   });
 
   it.each(COMMANDS.map((c) => c.name))('parses "%s --help" and "%s -h"', (name) => {
@@ -33,7 +35,8 @@ describe('parseCommandLine', () => {
   });
 
   it('treats no arguments, --help, -h and help as the overview', () => {
-    for (const argv of [[], ['--help'], ['-h'], ['help']]) expect(parseCommandLine(argv)).toEqual({ command: undefined, values: { help: true } });
+    for (const argv of [[], ['--help'], ['-h'], ['help']])
+      expect(parseCommandLine(argv)).toEqual({ command: undefined, values: { help: true } });
   });
 
   it('refuses an unknown command with SLUICE_USAGE', () => {
@@ -41,12 +44,15 @@ describe('parseCommandLine', () => {
     expect(usageError(['--bogus'])).toMatch(/unknown command/);
   });
 
-  it.each(COMMANDS.map((c) => c.name))('refuses an unknown option, a stray argument and a missing value for "%s"', (name) => {
-    const spec = COMMANDS.find((c) => c.name === name)!;
-    expect(usageError([name, '--bogus'])).toContain(`usage: ${spec.usage}`);
-    expect(usageError([name, 'extra'])).toMatch(/unexpected argument "extra"/);
-    expect(usageError([name, '--config'])).toContain(`usage: ${spec.usage}`);
-  });
+  it.each(COMMANDS.map((c) => c.name))(
+    'refuses an unknown option, a stray argument and a missing value for "%s"',
+    (name) => {
+      const spec = COMMANDS.find((c) => c.name === name)!;
+      expect(usageError([name, '--bogus'])).toContain(`usage: ${spec.usage}`);
+      expect(usageError([name, 'extra'])).toMatch(/unexpected argument "extra"/);
+      expect(usageError([name, '--config'])).toContain(`usage: ${spec.usage}`);
+    },
+  );
 
   it('refuses an option of another command', () => {
     expect(usageError(['router', '--demo'])).toMatch(/demo/);
@@ -57,7 +63,10 @@ describe('helpText', () => {
   it('lists every command with its summary in the overview', () => {
     const text = helpText(undefined);
     expect(text).toContain('usage: sluice <command> [options]');
-    for (const c of COMMANDS) expect(text).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    for (const c of COMMANDS)
+      expect(text).toMatch(
+        new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+      );
   });
 
   it.each(COMMANDS.map((c) => c.name))('shows the usage and every option of "%s"', (name) => {

@@ -45,7 +45,11 @@ export async function startDemoReceiver(options: DemoReceiverOptions): Promise<D
       const h = req.headers;
       const result = verify(
         key,
-        { id: str(h['webhook-id']), timestamp: str(h['webhook-timestamp']), signature: str(h['webhook-signature']) },
+        {
+          id: str(h['webhook-id']),
+          timestamp: str(h['webhook-timestamp']),
+          signature: str(h['webhook-signature']),
+        },
         body,
         Math.floor(now() / 1000),
       );
@@ -80,7 +84,12 @@ function str(v: string | string[] | undefined): string | undefined {
 
 function describe(body: Buffer): string {
   try {
-    const ev = JSON.parse(body.toString('utf8')) as { id: string; type: string; subject?: string; data?: { after?: unknown; before?: unknown } };
+    const ev = JSON.parse(body.toString('utf8')) as {
+      id: string;
+      type: string;
+      subject?: string;
+      data?: { after?: unknown; before?: unknown };
+    };
     const row = ev.data?.after ?? ev.data?.before;
     return `✔ verified ${ev.type} ${ev.subject ?? ''} ${ev.id}\n    ${JSON.stringify(row)}`;
   } catch {

@@ -27,7 +27,8 @@ export async function runDoctor(config: Config, print: (line: string) => void): 
 }
 
 async function natsChecks(config: Config): Promise<Check[]> {
-  if (config.nats.url === undefined) return [await binaryCheck('nats-server', ['nats-server'], 'nats-server')];
+  if (config.nats.url === undefined)
+    return [await binaryCheck('nats-server', ['nats-server'], 'nats-server')];
   try {
     const { nc, server } = await connectNats(config.nats, { name: 'sluice-doctor' });
     await nc.close();
@@ -48,7 +49,8 @@ async function natsChecks(config: Config): Promise<Check[]> {
 }
 
 async function sourceChecks(id: string, url: string | undefined): Promise<Check[]> {
-  if (url === undefined) return [await binaryCheck(`source ${id}: embedded mariadbd`, ['mariadbd', 'mysqld'], 'mariadb-server')];
+  if (url === undefined)
+    return [await binaryCheck(`source ${id}: embedded mariadbd`, ['mariadbd', 'mysqld'], 'mariadb-server')];
   const results = await checkMysql(url);
   return results.map((r) => ({
     ok: r.ok,

@@ -28,7 +28,9 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     await nats?.stop();
   };
   try {
-    const next = structuredClone(config) as { -readonly [K in keyof Config]: Config[K] } & { nats: { url?: string } };
+    const next = structuredClone(config) as { -readonly [K in keyof Config]: Config[K] } & {
+      nats: { url?: string };
+    };
     if (config.nats.url === undefined) {
       nats = await startNatsServer({ dataDir: join(dataDir, 'nats') });
       next.nats = { ...next.nats, url: nats.url };

@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { SluiceError, createLogger, isSluiceError, loadConfig, type Config, type EndpointConfig, type Logger } from '@sluice/core';
+import {
+  SluiceError,
+  createLogger,
+  isSluiceError,
+  loadConfig,
+  type Config,
+  type EndpointConfig,
+  type Logger,
+} from '@sluice/core';
 import { generateSecret } from '@sluice/deliverer';
 import { helpText, parseCommandLine } from './args.js';
 import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
@@ -33,7 +41,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const explicit = (args.values.config as string | undefined) ?? io.env.SLUICE_CONFIG;
     const path = explicit ?? (args.command === 'up' ? QUICKSTART_CONFIG : undefined);
-    if (explicit === undefined && path !== undefined) io.err(`no --config given: using the bundled quick-start configuration ${path}`);
+    if (explicit === undefined && path !== undefined)
+      io.err(`no --config given: using the bundled quick-start configuration ${path}`);
     const config = await loadConfig({ path, env: io.env });
     if (args.command === 'doctor') return await runDoctor(config, io.out);
     const demo = args.values.demo === true || (args.command === 'up' && explicit === undefined);
@@ -45,7 +54,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-async function serve(config: Config, roles: Role[], opts: { demo: boolean; embedded: boolean }, io: CliIo): Promise<number> {
+async function serve(
+  config: Config,
+  roles: Role[],
+  opts: { demo: boolean; embedded: boolean },
+  io: CliIo,
+): Promise<number> {
   const logger = createLogger(config.logging);
   let servers: EmbeddedServers | undefined;
   let receiver: DemoReceiver | undefined;
@@ -102,26 +116,47 @@ function untilStopped(runtime: Awaited<ReturnType<typeof startRoles>>, logger: L
 
 function requireUrls(config: Config, roles: readonly Role[]): void {
   const problems: string[] = [];
-  if (config.nats.url === undefined) problems.push('nats.url (SLUICE_NATS_URL) is required: only "sluice up" starts an embedded nats-server');
+  if (config.nats.url === undefined)
+    problems.push('nats.url (SLUICE_NATS_URL) is required: only "sluice up" starts an embedded nats-server');
   if (roles.includes('capture'))
-    for (const s of config.sources) if (s.url === undefined) problems.push(`sources[${s.id}].url is required: only "sluice up" starts an embedded mariadbd`);
+    for (const s of config.sources)
+      if (s.url === undefined)
+        problems.push(`sources[${s.id}].url is required: only "sluice up" starts an embedded mariadbd`);
   if (problems.length > 0)
-    throw new SluiceError('SLUICE_CONFIG_INVALID', `configuration incomplete for this role:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `configuration incomplete for this role:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
 }
 
 function withDemoEndpoint(config: Config, url: string, secret: string): Config {
-  const endpoint: EndpointConfig = { id: 'demo', url, secret, timeoutMs: 5_000, connectTimeoutMs: 1_000, enabled: true };
+  const endpoint: EndpointConfig = {
+    id: 'demo',
+    url,
+    secret,
+    timeoutMs: 5_000,
+    connectTimeoutMs: 1_000,
+    enabled: true,
+  };
   return Object.freeze({
     ...config,
     endpoints: [...config.endpoints.filter((e) => e.id !== 'demo'), endpoint],
-    subscriptions: [...config.subscriptions.filter((s) => s.id !== 'demo'), { id: 'demo', endpoint: 'demo', types: ['>'] }],
+    subscriptions: [
+      ...config.subscriptions.filter((s) => s.id !== 'demo'),
+      { id: 'demo', endpoint: 'demo', types: ['>'] },
+    ],
   });
 }
 
-function banner(roles: readonly Role[], servers: EmbeddedServers | undefined, receiver: DemoReceiver | undefined): string {
+function banner(
+  roles: readonly Role[],
+  servers: EmbeddedServers | undefined,
+  receiver: DemoReceiver | undefined,
+): string {
   const lines = [`sluice is up (${roles.join(', ')}).`];
   if (servers?.nats) lines.push(`  NATS      ${servers.nats.url}   data: ${servers.nats.dataDir}`);
-  if (servers?.mariadb) lines.push(`  MariaDB   127.0.0.1:${servers.mariadb.port}   data: ${servers.mariadb.dataDir}`);
+  if (servers?.mariadb)
+    lines.push(`  MariaDB   127.0.0.1:${servers.mariadb.port}   data: ${servers.mariadb.dataDir}`);
   if (receiver) lines.push(`  receiver  ${receiver.url}   prints every verified event below`);
   if (servers?.mariadb) {
     lines.push('', 'Try, in another terminal:');

@@ -2,7 +2,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BinlogCapture } from '@sluice/capture';
 import { Deliverer } from '@sluice/deliverer';
 import { Router } from '@sluice/router';
-import { SluiceError, connectNats, openCheckpoints, provisionStreams, type Config, type Logger } from '@sluice/core';
+import {
+  SluiceError,
+  connectNats,
+  openCheckpoints,
+  provisionStreams,
+  type Config,
+  type Logger,
+} from '@sluice/core';
 
 /** A role a process can run. */
 export type Role = 'capture' | 'router' | 'deliverer';
@@ -28,7 +35,8 @@ export async function startRoles(config: Config, roles: readonly Role[], logger:
   const parts: Part[] = [];
   const connections: NatsConnection[] = [];
   const stop = async (): Promise<void> => {
-    for (const p of parts) await p.stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    for (const p of parts)
+      await p.stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
     await Promise.allSettled(connections.map((nc) => nc.close()));
   };
   try {
@@ -63,8 +71,16 @@ async function startRole(
     case 'capture': {
       const checkpoints = await openCheckpoints(nc, config.nats);
       const captures = config.sources.map((source) => {
-        if (source.url === undefined) throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
-        return new BinlogCapture({ source: { ...source, url: source.url }, nats: config.nats, capture: config.capture, nc, checkpoints, logger });
+        if (source.url === undefined)
+          throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
+        return new BinlogCapture({
+          source: { ...source, url: source.url },
+          nats: config.nats,
+          capture: config.capture,
+          nc,
+          checkpoints,
+          logger,
+        });
       });
       for (const c of captures) await c.start();
       return {
@@ -74,18 +90,44 @@ async function startRole(
         stats: () => ({ rowsPublished: captures.reduce((n, c) => n + c.stats().rowsPublished, 0) }),
         // With no sources there is nothing to wait for; an already-resolved `done` would end the
         // whole process, router and deliverer included, right after start-up.
-        ...(captures.length > 0 ? { done: Promise.all(captures.map((c) => c.done)).then(() => undefined) } : {}),
+        ...(captures.length > 0
+          ? { done: Promise.all(captures.map((c) => c.done)).then(() => undefined) }
+          : {}),
       };
     }
     case 'router': {
-      const router = new Router({ nc, jsm, nats: config.nats, router: config.router, subscriptions: config.subscriptions, endpoints: config.endpoints, logger });
+      const router = new Router({
+        nc,
+        jsm,
+        nats: config.nats,
+        router: config.router,
+        subscriptions: config.subscriptions,
+        endpoints: config.endpoints,
+        logger,
+      });
       await router.start();
-      return { stop: () => router.stop(), stats: () => ({ eventsRouted: router.stats.eventsRouted, deliveriesPublished: router.stats.deliveriesPublished }) };
+      return {
+        stop: () => router.stop(),
+        stats: () => ({
+          eventsRouted: router.stats.eventsRouted,
+          deliveriesPublished: router.stats.deliveriesPublished,
+        }),
+      };
     }
     case 'deliverer': {
-      const deliverer = new Deliverer({ nc, jsm, nats: config.nats, deliverer: config.deliverer, endpoints: config.endpoints, logger });
+      const deliverer = new Deliverer({
+        nc,
+        jsm,
+        nats: config.nats,
+        deliverer: config.deliverer,
+        endpoints: config.endpoints,
+        logger,
+      });
       await deliverer.start();
-      return { stop: () => deliverer.stop(), stats: () => ({ delivered: deliverer.stats.delivered, retried: deliverer.stats.retried }) };
+      return {
+        stop: () => deliverer.stop(),
+        stats: () => ({ delivered: deliverer.stats.delivered, retried: deliverer.stats.retried }),
+      };
     }
   }
 }

@@ -4,7 +4,13 @@ import { AckWindowPublisher, eventSubject, eventsStream, provisionStreams, build
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/args.js';
 import { freePort } from '../src/free-port.js';
-import { spawnSluice, startMysql, startNats, startReceiver, uniqueName, waitFor } from '../../../test/harness/index.js';
+import {
+  spawnSluice,
+  startMysql,
+  startNats,
+  startReceiver,
+  uniqueName,
+} from '../../../test/harness/index.js';
 
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -56,7 +62,15 @@ describe('sluice: configuration errors', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('SLUICE_CONFIG_INVALID');
-    const paths = ['/nats/partitions', '/nats/bogus', '/deliverer/retryMinMs', '/endpoints/0/url', '/endpoints/0/secret', '/subscriptions/0/endpoint', '/subscriptions/0/types/0'];
+    const paths = [
+      '/nats/partitions',
+      '/nats/bogus',
+      '/deliverer/retryMinMs',
+      '/endpoints/0/url',
+      '/endpoints/0/secret',
+      '/subscriptions/0/endpoint',
+      '/subscriptions/0/types/0',
+    ];
     for (const path of paths) expect(r.stderr).toContain(`  - ${path}: `);
     expect(r.stderr).toContain(`${paths.length} problem(s)`);
     expect(r.stderr).not.toContain(shortSecret.slice('whsec_'.length));
@@ -68,36 +82,60 @@ describe('sluice: configuration errors', () => {
     expect(missing.stderr).toContain('SLUICE_CONFIG_NOT_FOUND');
   });
 
-  it.each(['router', 'deliverer', 'capture'])('"sluice %s" without nats.url exits 1 and says what to set', async (role) => {
-    const r = await run([role], { logging: { level: 'silent' } });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('SLUICE_CONFIG_INVALID');
-    expect(r.stderr).toContain('nats.url (SLUICE_NATS_URL) is required');
-  });
+  it.each(['router', 'deliverer', 'capture'])(
+    '"sluice %s" without nats.url exits 1 and says what to set',
+    async (role) => {
+      const r = await run([role], { logging: { level: 'silent' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('SLUICE_CONFIG_INVALID');
+      expect(r.stderr).toContain('nats.url (SLUICE_NATS_URL) is required');
+    },
+  );
 });
 
 describe('sluice doctor', () => {
   it('passes against a reachable NATS and a correctly configured MariaDB', async () => {
     await using nats = await startNats();
     await using db = await startMysql();
-    const r = await run(['doctor'], { nats: { url: nats.url }, sources: [{ id: 'shop', url: db.captureUrl }] });
+    const r = await run(['doctor'], {
+      nats: { url: nats.url },
+      sources: [{ id: 'shop', url: db.captureUrl }],
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines.filter((l) => l.startsWith('✘'))).toEqual([]);
     expect(lines.filter((l) => l.startsWith('✔')).length).toBeGreaterThanOrEqual(6);
     expect(r.stdout).toMatch(/^✔ NATS reachable at /m);
-    for (const name of ['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata']) expect(r.stdout).toMatch(new RegExp(`^✔ source shop: ${name}$`, 'm'));
+    for (const name of ['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata'])
+      expect(r.stdout).toMatch(new RegExp(`^✔ source shop: ${name}$`, 'm'));
     expect(r.stdout).toContain('all checks passed');
   });
 
   it('fails with a fix for each wrong binlog setting', async () => {
     await using nats = await startNats();
-    await using db = await startMysql({ extraArgs: ['--binlog-format=STATEMENT', '--binlog-row-metadata=MINIMAL'] });
-    const r = await run(['doctor'], { nats: { url: nats.url }, sources: [{ id: 'shop', url: db.captureUrl }] });
+    await using db = await startMysql({
+      extraArgs: ['--binlog-format=STATEMENT', '--binlog-row-metadata=MINIMAL'],
+    });
+    const r = await run(['doctor'], {
+      nats: { url: nats.url },
+      sources: [{ id: 'shop', url: db.captureUrl }],
+    });
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const lines = r.stdout.split('\n');
-    const format = lines.findIndex((l) => l.startsWith('✘') && l.includes('binlog_format') && l.includes('STATEMENT') && l.includes('[SLUICE_BINLOG_FORMAT]'));
-    const metadata = lines.findIndex((l) => l.startsWith('✘') && l.includes('binlog_row_metadata') && l.includes('MINIMAL') && l.includes('[SLUICE_BINLOG_ROW_METADATA]'));
+    const format = lines.findIndex(
+      (l) =>
+        l.startsWith('✘') &&
+        l.includes('binlog_format') &&
+        l.includes('STATEMENT') &&
+        l.includes('[SLUICE_BINLOG_FORMAT]'),
+    );
+    const metadata = lines.findIndex(
+      (l) =>
+        l.startsWith('✘') &&
+        l.includes('binlog_row_metadata') &&
+        l.includes('MINIMAL') &&
+        l.includes('[SLUICE_BINLOG_ROW_METADATA]'),
+    );
     expect(format, r.stdout).toBeGreaterThanOrEqual(0);
     expect(metadata, r.stdout).toBeGreaterThanOrEqual(0);
     expect(lines[format + 1]).toMatch(/^ {4}fix: .*binlog_format.*ROW/);
@@ -110,7 +148,9 @@ describe('sluice doctor', () => {
     const port = await freePort();
     const r = await run(['doctor'], { nats: { url: `nats://127.0.0.1:${port}`, connectTimeoutMs: 1_000 } });
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`^✘ NATS at nats://127\\.0\\.0\\.1:${port}: .*\\[SLUICE_NATS_CONNECT\\]$`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^✘ NATS at nats://127\\.0\\.0\\.1:${port}: .*\\[SLUICE_NATS_CONNECT\\]$`, 'm'),
+    );
     expect(r.stdout).toMatch(/^ {4}fix: check nats\.url/m);
   });
 });
@@ -167,7 +207,9 @@ describe('secrets stay out of the logs', () => {
     // A retry on the way, so that failure paths log too.
     await using hook = await startReceiver({ status: (_r, i) => (i === 0 ? 503 : 204) });
     const schema = uniqueName('shop');
-    await db.query(`CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t (id INT PRIMARY KEY, note VARCHAR(20))`);
+    await db.query(
+      `CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t (id INT PRIMARY KEY, note VARCHAR(20))`,
+    );
     const secret = newSecret();
     const unused = newSecret();
     await using sluice = await spawnSluice(['up'], {
@@ -179,7 +221,13 @@ describe('secrets stay out of the logs', () => {
         endpoints: [
           { id: 'hook', url: hook.url, secret },
           // An endpoint that fails to connect: its errors are logged, its secret must not be.
-          { id: 'down', url: `http://127.0.0.1:${await freePort()}/`, secret: unused, connectTimeoutMs: 200, timeoutMs: 500 },
+          {
+            id: 'down',
+            url: `http://127.0.0.1:${await freePort()}/`,
+            secret: unused,
+            connectTimeoutMs: 200,
+            timeoutMs: 500,
+          },
         ],
         subscriptions: [
           { id: 'all', endpoint: 'hook', types: ['>'] },
@@ -201,7 +249,11 @@ describe('secrets stay out of the logs', () => {
       unused.slice('whsec_'.length),
       mysqlPassword,
       ...hook.requests.flatMap((r) => String(r.headers['webhook-signature']).split(' ')),
-      ...hook.requests.flatMap((r) => String(r.headers['webhook-signature']).split(' ').map((s) => s.slice('v1,'.length))),
+      ...hook.requests.flatMap((r) =>
+        String(r.headers['webhook-signature'])
+          .split(' ')
+          .map((s) => s.slice('v1,'.length)),
+      ),
     ];
     expect(forbidden.length).toBeGreaterThanOrEqual(12);
     for (const value of forbidden) expect(output.includes(value), `leaked ${value.slice(0, 6)}…`).toBe(false);

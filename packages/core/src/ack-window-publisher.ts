@@ -1,4 +1,11 @@
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { SluiceError } from './errors.js';
 
 /** The stream's answer to one publish. */
@@ -129,7 +136,11 @@ export class AckWindowPublisher {
     const err = ackError(msg, p.subject);
     if (err) p.reject(err);
     else {
-      const body = JSON.parse(decoder.decode(msg.data)) as { stream: string; seq: number; duplicate?: boolean };
+      const body = JSON.parse(decoder.decode(msg.data)) as {
+        stream: string;
+        seq: number;
+        duplicate?: boolean;
+      };
       p.resolve({ stream: body.stream, seq: body.seq, duplicate: body.duplicate === true });
     }
     this.#settled();
@@ -154,9 +165,13 @@ export class AckWindowPublisher {
     // Entries are in send order (Map keeps insertion order), so the oldest is first.
     if (performance.now() - first.value.sentAt < this.#timeoutMs) return;
     this.#failAll(
-      new SluiceError('SLUICE_PUBLISH_FAILED', `no PubAck within ${this.#timeoutMs} ms (is the NATS server reachable?)`, {
-        details: { subject: first.value.subject, outstanding: this.#pending.size },
-      }),
+      new SluiceError(
+        'SLUICE_PUBLISH_FAILED',
+        `no PubAck within ${this.#timeoutMs} ms (is the NATS server reachable?)`,
+        {
+          details: { subject: first.value.subject, outstanding: this.#pending.size },
+        },
+      ),
     );
   }
 
@@ -183,17 +198,25 @@ function ackError(msg: Msg, subject: string): Error | undefined {
     const code = msg.headers?.code ?? 0;
     return new SluiceError(
       'SLUICE_PUBLISH_FAILED',
-      code === 503 ? `no stream listens on ${subject}` : `publish to ${subject} failed: ${msg.headers?.description ?? 'empty reply'}`,
+      code === 503
+        ? `no stream listens on ${subject}`
+        : `publish to ${subject} failed: ${msg.headers?.description ?? 'empty reply'}`,
       { details: { subject, status: code } },
     );
   }
   // Error replies are small JSON objects starting with {"error"; avoid parsing successes twice.
   if (msg.data[2] === 0x65 /* e */) {
-    const body = JSON.parse(decoder.decode(msg.data)) as { error?: { code: number; err_code?: number; description: string } };
+    const body = JSON.parse(decoder.decode(msg.data)) as {
+      error?: { code: number; err_code?: number; description: string };
+    };
     if (body.error) {
-      return new SluiceError('SLUICE_PUBLISH_FAILED', `publish to ${subject} failed: ${body.error.description}`, {
-        details: { subject, status: body.error.code, errCode: body.error.err_code },
-      });
+      return new SluiceError(
+        'SLUICE_PUBLISH_FAILED',
+        `publish to ${subject} failed: ${body.error.description}`,
+        {
+          details: { subject, status: body.error.code, errCode: body.error.err_code },
+        },
+      );
     }
   }
   return undefined;

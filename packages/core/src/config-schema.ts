@@ -9,7 +9,12 @@ const closed = { additionalProperties: false } as const;
 
 export const NatsSchema = Type.Object(
   {
-    url: Type.Optional(Type.String({ minLength: 1, description: 'NATS server URL(s), comma-separated. Absent → sluice starts an embedded nats-server.' })),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'NATS server URL(s), comma-separated. Absent → sluice starts an embedded nats-server.',
+      }),
+    ),
     prefix: Type.String({ default: 'sluice', pattern: '^[a-z][a-z0-9_-]{0,31}$' }),
     partitions: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
     replicas: Type.Integer({ default: 1, minimum: 1, maximum: 5 }),
@@ -49,7 +54,9 @@ export const SourceSchema = Type.Object(
   {
     id: Id,
     kind: Type.Literal('mysql', { default: 'mysql' }),
-    url: Type.Optional(Type.String({ minLength: 1, description: 'mysql://user:pass@host:port. Absent → embedded mariadbd.' })),
+    url: Type.Optional(
+      Type.String({ minLength: 1, description: 'mysql://user:pass@host:port. Absent → embedded mariadbd.' }),
+    ),
     serverId: Type.Integer({ default: 48_151, minimum: 1, maximum: 4_294_967_295 }),
     include: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     exclude: Type.Array(Type.String({ minLength: 1 }), { default: [] }),

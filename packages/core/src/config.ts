@@ -46,7 +46,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
 }
 
 /** Synchronous core of {@link loadConfig}, for already-read text. */
-export function buildConfig(text: string, env: Readonly<Record<string, string | undefined>>, origin = 'config'): Config {
+export function buildConfig(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  origin = 'config',
+): Config {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -92,7 +96,8 @@ export function buildConfig(text: string, env: Readonly<Record<string, string | 
 function mappingsForLists(schema: TSchema, value: unknown, path: string, problems: ConfigProblem[]): unknown {
   const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
   if (TypeGuard.IsArray(schema)) {
-    if (Array.isArray(value)) value.forEach((x, i) => (value[i] = mappingsForLists(schema.items, x, `${path}/${i}`, problems)));
+    if (Array.isArray(value))
+      value.forEach((x, i) => (value[i] = mappingsForLists(schema.items, x, `${path}/${i}`, problems)));
     if (!isMapping) return value;
     problems.push({ path, kind: 'type', message: 'expected a list ("- " items), got a mapping' });
     return [];
@@ -106,7 +111,12 @@ function mappingsForLists(schema: TSchema, value: unknown, path: string, problem
   return value;
 }
 
-function schemaProblem(e: { type: ValueErrorType; path: string; message: string; schema: TSchema }): ConfigProblem {
+function schemaProblem(e: {
+  type: ValueErrorType;
+  path: string;
+  message: string;
+  schema: TSchema;
+}): ConfigProblem {
   const path = e.path === '' ? '/' : e.path;
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every other error is a type mismatch
   switch (e.type) {
@@ -139,7 +149,9 @@ function literals(schema: TSchema): string | undefined {
 }
 
 function describe(schema: TSchema): string {
-  return typeof schema.description === 'string' ? schema.description : String(schema.pattern ?? schema.format);
+  return typeof schema.description === 'string'
+    ? schema.description
+    : String(schema.pattern ?? schema.format);
 }
 
 type Item = Record<string, unknown>;
@@ -147,7 +159,9 @@ type Item = Record<string, unknown>;
 /** The object items of a config array, with their index; anything else was reported by the schema. */
 function items(v: unknown): [Item, number][] {
   if (!Array.isArray(v)) return [];
-  return v.flatMap((x: unknown, i) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? [[x as Item, i]] : []));
+  return v.flatMap((x: unknown, i) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) ? [[x as Item, i]] : [],
+  );
 }
 
 function str(v: unknown): string | undefined {
@@ -172,16 +186,28 @@ function crossCheck(config: Item, problems: ConfigProblem[]): void {
     if (secret !== undefined && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
       const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
       if (key.length < 24 || key.length > 64)
-        problems.push({ path: `/endpoints/${i}/secret`, kind: 'format', message: `the secret must decode to 24–64 bytes, got ${key.length}` });
+        problems.push({
+          path: `/endpoints/${i}/secret`,
+          kind: 'format',
+          message: `the secret must decode to 24–64 bytes, got ${key.length}`,
+        });
     }
   }
   for (const [s, i] of items(config.subscriptions)) {
     if (typeof s.endpoint === 'string' && !endpoints.has(s.endpoint))
-      problems.push({ path: `/subscriptions/${i}/endpoint`, kind: 'reference', message: `no endpoint with id "${s.endpoint}"` });
+      problems.push({
+        path: `/subscriptions/${i}/endpoint`,
+        kind: 'reference',
+        message: `no endpoint with id "${s.endpoint}"`,
+      });
     if (!Array.isArray(s.types)) continue;
     s.types.forEach((t: unknown, j) => {
       if (typeof t === 'string' && t.length > 0 && !isValidTypePattern(t))
-        problems.push({ path: `/subscriptions/${i}/types/${j}`, kind: 'format', message: `invalid type pattern "${t}"` });
+        problems.push({
+          path: `/subscriptions/${i}/types/${j}`,
+          kind: 'format',
+          message: `invalid type pattern "${t}"`,
+        });
     });
   }
   for (const [s, i] of items(config.sources)) {
@@ -194,7 +220,11 @@ function crossCheck(config: Item, problems: ConfigProblem[]): void {
       // reported below
     }
     if (protocol !== 'mysql:' && protocol !== 'mariadb:')
-      problems.push({ path: `/sources/${i}/url`, kind: 'format', message: 'expected mysql://user:pass@host:port' });
+      problems.push({
+        path: `/sources/${i}/url`,
+        kind: 'format',
+        message: 'expected mysql://user:pass@host:port',
+      });
   }
   orderedPair(config.capture, '/capture', 'reconnectMinMs', 'reconnectMaxMs', problems);
   orderedPair(config.deliverer, '/deliverer', 'retryMinMs', 'retryMaxMs', problems);
@@ -211,10 +241,17 @@ function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[])
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     problems.push({ path, kind: 'format', message: 'only http and https URLs are delivered to' });
-  if (url.username || url.password) problems.push({ path, kind: 'format', message: 'credentials in the URL are not allowed' });
+  if (url.username || url.password)
+    problems.push({ path, kind: 'format', message: 'credentials in the URL are not allowed' });
 }
 
-function orderedPair(section: unknown, path: string, min: string, max: string, problems: ConfigProblem[]): void {
+function orderedPair(
+  section: unknown,
+  path: string,
+  min: string,
+  max: string,
+  problems: ConfigProblem[],
+): void {
   const lo = num(section, min);
   const hi = num(section, max);
   if (lo !== undefined && hi !== undefined && lo > hi)
@@ -225,24 +262,37 @@ function unique(list: [Item, number][], path: string, problems: ConfigProblem[])
   const seen = new Set<unknown>();
   for (const [item, i] of list) {
     if (typeof item.id !== 'string') continue;
-    if (seen.has(item.id)) problems.push({ path: `${path}/${i}/id`, kind: 'duplicate', message: `duplicate id "${item.id}"` });
+    if (seen.has(item.id))
+      problems.push({ path: `${path}/${i}/id`, kind: 'duplicate', message: `duplicate id "${item.id}"` });
     seen.add(item.id);
   }
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-function interpolate(v: unknown, env: Readonly<Record<string, string | undefined>>, path: string, problems: ConfigProblem[]): unknown {
+function interpolate(
+  v: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  path: string,
+  problems: ConfigProblem[],
+): unknown {
   if (typeof v === 'string') {
     return v.replace(PLACEHOLDER, (_, name: string) => {
       const value = env[name];
-      if (value === undefined) problems.push({ path: path || '/', kind: 'env', message: `\${${name}} is not set in the environment` });
+      if (value === undefined)
+        problems.push({
+          path: path || '/',
+          kind: 'env',
+          message: `\${${name}} is not set in the environment`,
+        });
       return value ?? '';
     });
   }
   if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, `${path}/${i}`, problems));
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, env, `${path}/${k}`, problems)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, interpolate(x, env, `${path}/${k}`, problems)]),
+    );
   }
   return v;
 }
@@ -258,19 +308,32 @@ export function envSettings(): { name: string; section: string; key: string; sch
   for (const section of ENV_SECTIONS) {
     const schema = ConfigSchema.properties[section] as TObject;
     for (const [key, prop] of Object.entries(schema.properties)) {
-      out.push({ name: `SLUICE_${section.toUpperCase()}_${screamingSnake(key)}`, section, key, schema: prop });
+      out.push({
+        name: `SLUICE_${section.toUpperCase()}_${screamingSnake(key)}`,
+        section,
+        key,
+        schema: prop,
+      });
     }
   }
   return out;
 }
 
-function applyEnv(value: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, problems: ConfigProblem[]): void {
+function applyEnv(
+  value: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: ConfigProblem[],
+): void {
   const known = new Map(envSettings().map((s) => [s.name, s]));
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('SLUICE_') || raw === undefined || RESERVED_ENV.has(name)) continue;
     const setting = known.get(name);
     if (!setting) {
-      problems.push({ path: `env:${name}`, kind: 'unknown-key', message: 'unknown SLUICE_* environment variable' });
+      problems.push({
+        path: `env:${name}`,
+        kind: 'unknown-key',
+        message: 'unknown SLUICE_* environment variable',
+      });
       continue;
     }
     const section = (value[setting.section] ??= {}) as Record<string, unknown>;
@@ -298,14 +361,22 @@ function coerce(raw: string, schema: TSchema, name: string, problems: ConfigProb
   }
   if (TypeGuard.IsArray(schema)) {
     // A JSON array keeps items that contain commas (SQL statements in SLUICE_EMBEDDED_INIT_SQL).
-    if (!raw.trimStart().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!raw.trimStart().startsWith('['))
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     try {
       const list: unknown = JSON.parse(raw);
       if (Array.isArray(list) && list.every((x) => typeof x === 'string')) return list;
     } catch {
       // reported below
     }
-    problems.push({ path: `env:${name}`, kind: 'type', message: 'expected a JSON array of strings or a comma-separated list' });
+    problems.push({
+      path: `env:${name}`,
+      kind: 'type',
+      message: 'expected a JSON array of strings or a comma-separated list',
+    });
     return INVALID;
   }
   return raw;

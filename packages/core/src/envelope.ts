@@ -85,5 +85,7 @@ export function encodeEvent(event: CloudEvent): Uint8Array {
 
 /** Parses an event from its stored bytes. Throws `SyntaxError` on malformed input. */
 export function decodeEvent(bytes: Uint8Array): CloudEvent {
-  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as CloudEvent;
+  return JSON.parse(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  ) as CloudEvent;
 }

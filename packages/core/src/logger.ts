@@ -30,10 +30,24 @@ export const REDACT_PATHS = [
  */
 export function createLogger(config: LoggingConfig, destination?: DestinationStream): Logger {
   const dest = destination ?? (config.pretty ? prettyStderr() : pino.destination(2));
-  return pino({ level: config.level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
+  return pino(
+    {
+      level: config.level,
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    dest,
+  );
 }
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const OMIT = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
 
 /** `12:00:01 INFO  capture  msg key=value …` lines for people at a terminal (`logging.pretty`). */
@@ -48,7 +62,9 @@ function prettyStderr(): DestinationStream {
           .filter(([k]) => !OMIT.has(k))
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ');
-        process.stderr.write(`${time} ${(LEVELS[o.level as number] ?? '?').padEnd(5)} ${String(o.component ?? '').padEnd(9)} ${String(o.msg ?? '')} ${rest}\n`);
+        process.stderr.write(
+          `${time} ${(LEVELS[o.level as number] ?? '?').padEnd(5)} ${String(o.component ?? '').padEnd(9)} ${String(o.msg ?? '')} ${rest}\n`,
+        );
       }
       done();
     },

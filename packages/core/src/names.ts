@@ -132,7 +132,9 @@ export function escapeToken(token: string): string {
 /** Inverse of {@link escapeToken}. */
 export function unescapeToken(token: string): string {
   if (token === '%') return '';
-  return token.replace(/(?:%[0-9A-F]{2})+/g, (run) => Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'));
+  return token.replace(/(?:%[0-9A-F]{2})+/g, (run) =>
+    Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'),
+  );
 }
 
 /** Headers every delivery message carries besides `Nats-Msg-Id`. Written by the router, read by deliverers. */

@@ -8,8 +8,14 @@ export const MIN_NATS_SERVER_VERSION = '2.9.10';
 
 /** Compares dotted versions numerically (`2.10.1` > `2.9.10`); pre-release suffixes are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
+  const pa = a
+    .split(/[.-]/)
+    .slice(0, 3)
+    .map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b
+    .split(/[.-]/)
+    .slice(0, 3)
+    .map((x) => Number.parseInt(x, 10) || 0);
   for (let i = 0; i < 3; i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;
@@ -39,7 +45,8 @@ export async function connectNats(
   config: NatsConfig,
   options: ConnectNatsOptions,
 ): Promise<{ nc: NatsConnection; jsm: JetStreamManager; server: ServerFacts }> {
-  if (config.url === undefined) throw new SluiceError('SLUICE_NATS_CONNECT', 'no NATS url configured (nats.url / SLUICE_NATS_URL)');
+  if (config.url === undefined)
+    throw new SluiceError('SLUICE_NATS_CONNECT', 'no NATS url configured (nats.url / SLUICE_NATS_URL)');
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -52,12 +59,20 @@ export async function connectNats(
       ...(config.token !== undefined ? { token: config.token } : {}),
     });
   } catch (cause) {
-    throw new SluiceError('SLUICE_NATS_CONNECT', `cannot connect to NATS at ${config.url}: ${(cause as Error).message}`, { cause });
+    throw new SluiceError(
+      'SLUICE_NATS_CONNECT',
+      `cannot connect to NATS at ${config.url}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   try {
     const server = checkServer(nc);
     const jsm = await jetstreamManager(nc, { timeout: config.connectTimeoutMs }).catch((cause: unknown) => {
-      throw new SluiceError('SLUICE_NATS_NO_JETSTREAM', `JetStream is not enabled on the NATS server at ${config.url} (start nats-server with -js)`, { cause });
+      throw new SluiceError(
+        'SLUICE_NATS_NO_JETSTREAM',
+        `JetStream is not enabled on the NATS server at ${config.url} (start nats-server with -js)`,
+        { cause },
+      );
     });
     return { nc, jsm, server };
   } catch (err) {
@@ -77,7 +92,10 @@ function checkServer(nc: NatsConnection): ServerFacts {
     );
   }
   if (info.jetstream === false) {
-    throw new SluiceError('SLUICE_NATS_NO_JETSTREAM', 'JetStream is not enabled on the NATS server (start nats-server with -js)');
+    throw new SluiceError(
+      'SLUICE_NATS_NO_JETSTREAM',
+      'JetStream is not enabled on the NATS server (start nats-server with -js)',
+    );
   }
   return { version: info.version, maxPayload: info.max_payload };
 }

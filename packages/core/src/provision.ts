@@ -45,7 +45,8 @@ export function streamConfigs(config: NatsConfig): (Partial<StreamConfig> & { na
       subjects: deliveriesStreamSubjects(config),
       max_age: config.deliveriesMaxAgeMs * NS_PER_MS,
       max_bytes: config.deliveriesMaxBytes,
-      description: 'sluice: one message per (event, subscription), subject <prefix>.deliveries.<endpoint>.<partition>',
+      description:
+        'sluice: one message per (event, subscription), subject <prefix>.deliveries.<endpoint>.<partition>',
     },
   ];
 }
@@ -78,7 +79,11 @@ export async function provisionStreams(jsm: JetStreamManager, config: NatsConfig
         JSON.stringify(c.subjects) === JSON.stringify(wanted.subjects);
       if (!same) await jsm.streams.update(name, { ...c, ...wanted } as StreamConfig);
     } catch (cause) {
-      throw new SluiceError('SLUICE_NATS_PROVISION', `cannot provision stream ${name}: ${(cause as Error).message}`, { cause });
+      throw new SluiceError(
+        'SLUICE_NATS_PROVISION',
+        `cannot provision stream ${name}: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 }
@@ -87,9 +92,17 @@ export async function provisionStreams(jsm: JetStreamManager, config: NatsConfig
 export async function openCheckpoints(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   const name = checkpointsBucket(config);
   try {
-    return await new Kvm(nc).create(name, { history: 5, replicas: config.replicas, storage: StorageType.File });
+    return await new Kvm(nc).create(name, {
+      history: 5,
+      replicas: config.replicas,
+      storage: StorageType.File,
+    });
   } catch (cause) {
-    throw new SluiceError('SLUICE_NATS_PROVISION', `cannot open KV bucket ${name}: ${(cause as Error).message}`, { cause });
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `cannot open KV bucket ${name}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -130,10 +143,20 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
     });
     if (!existing) {
       await jsm.consumers.add(spec.stream, config);
-    } else if (existing.config.max_ack_pending !== config.max_ack_pending || existing.config.ack_wait !== config.ack_wait) {
-      await jsm.consumers.update(spec.stream, spec.durable, { max_ack_pending: config.max_ack_pending, ack_wait: config.ack_wait });
+    } else if (
+      existing.config.max_ack_pending !== config.max_ack_pending ||
+      existing.config.ack_wait !== config.ack_wait
+    ) {
+      await jsm.consumers.update(spec.stream, spec.durable, {
+        max_ack_pending: config.max_ack_pending,
+        ack_wait: config.ack_wait,
+      });
     }
   } catch (cause) {
-    throw new SluiceError('SLUICE_NATS_PROVISION', `cannot provision consumer ${spec.durable} on ${spec.stream}: ${(cause as Error).message}`, { cause });
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `cannot provision consumer ${spec.durable} on ${spec.stream}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }

@@ -5,7 +5,13 @@
  */
 export function isValidTypePattern(pattern: string): boolean {
   const tokens = pattern.split('.');
-  return tokens.every((t, i) => t.length > 0 && (t !== '>' || i === tokens.length - 1) && (!t.includes('>') || t === '>') && (!t.includes('*') || t === '*'));
+  return tokens.every(
+    (t, i) =>
+      t.length > 0 &&
+      (t !== '>' || i === tokens.length - 1) &&
+      (!t.includes('>') || t === '>') &&
+      (!t.includes('*') || t === '*'),
+  );
 }
 
 /** A compiled type pattern: `matches(type)` is a token walk with no allocation per call beyond the split. */

@@ -5,7 +5,9 @@ const NO_JITTER = { minMs: 100, maxMs: 10_000, jitter: 0 };
 
 describe('retryDelayMs', () => {
   it('doubles from minMs with each failed attempt', () => {
-    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, NO_JITTER, undefined))).toEqual([100, 200, 400, 800, 1600]);
+    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, NO_JITTER, undefined))).toEqual([
+      100, 200, 400, 800, 1600,
+    ]);
   });
 
   it('is capped at maxMs, also for absurd attempt counts', () => {
@@ -80,7 +82,19 @@ describe('parseRetryAfter', () => {
   });
 
   it('returns undefined for garbage, including strings a lenient date parser would accept', () => {
-    for (const garbage of ['soon', 'later 2', '1.5', '-1', '+5', '1e3', '0x10', 'Infinity', 'abc 3000', '3000 years', 'tomorrow 12:00']) {
+    for (const garbage of [
+      'soon',
+      'later 2',
+      '1.5',
+      '-1',
+      '+5',
+      '1e3',
+      '0x10',
+      'Infinity',
+      'abc 3000',
+      '3000 years',
+      'tomorrow 12:00',
+    ]) {
       expect({ garbage, ms: parseRetryAfter(garbage, NOW) }).toEqual({ garbage, ms: undefined });
     }
   });

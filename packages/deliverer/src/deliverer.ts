@@ -61,7 +61,9 @@ export class Deliverer {
   constructor(options: DelivererOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'deliverer' });
-    this.#endpoints = new Map(options.endpoints.map((e) => [e.id, { config: e, keys: [secretKey(e.secret)] }]));
+    this.#endpoints = new Map(
+      options.endpoints.map((e) => [e.id, { config: e, keys: [secretKey(e.secret)] }]),
+    );
     this.#http = new HttpDispatcher(options.deliverer.connectionsPerOrigin);
     this.#now = options.now ?? Date.now;
   }
@@ -78,7 +80,9 @@ export class Deliverer {
       ackWaitMs: deliverer.ackWaitMs,
     });
     const consumer = await jetstream(this.#o.nc).consumers.get(stream, delivererConsumer());
-    this.#messages = await consumer.consume({ max_messages: Math.min(deliverer.concurrency * 2, deliverer.maxAckPending) });
+    this.#messages = await consumer.consume({
+      max_messages: Math.min(deliverer.concurrency * 2, deliverer.maxAckPending),
+    });
     this.#loop = this.#run(this.#messages);
     this.#log.info({ endpoints: this.#endpoints.size }, 'deliverer started');
   }
@@ -116,7 +120,10 @@ export class Deliverer {
     // An endpoint's timeoutMs is independent of ack_wait and may exceed it. Without progress acks
     // the server would redeliver the message while this attempt is still in flight, and the
     // endpoint would get concurrent duplicates (and each one hold another ack-pending slot).
-    const progress = setInterval(() => m.working(), Math.max(100, Math.floor(this.#o.deliverer.ackWaitMs / 3)));
+    const progress = setInterval(
+      () => m.working(),
+      Math.max(100, Math.floor(this.#o.deliverer.ackWaitMs / 3)),
+    );
     let outcome: Outcome;
     try {
       outcome = await this.#attempt(m);
@@ -141,7 +148,8 @@ export class Deliverer {
       this.#log.error({ endpointId, eventId }, 'delivery for an endpoint that is not configured');
       return { kind: 'give-up', reason: 'unknown-endpoint' };
     }
-    if (!endpoint.config.enabled) return { kind: 'retry', delayMs: cfg.retryMaxMs, reason: 'endpoint-disabled' };
+    if (!endpoint.config.enabled)
+      return { kind: 'retry', delayMs: cfg.retryMaxMs, reason: 'endpoint-disabled' };
     const nowMs = this.#now();
     const headers = {
       'content-type': 'application/cloudevents+json; charset=utf-8',
@@ -163,18 +171,19 @@ export class Deliverer {
   // never reach a log (design.md I7). Debug, because a dead endpoint would otherwise flood the log.
   #logAttempt(m: JsMsg, o: Outcome): void {
     if (!this.#log.isLevelEnabled('debug')) return;
-    const { delayMs, status, reason, latencyMs, error } = o as Partial<Record<string, unknown>>;
+    const detail =
+      o.kind === 'retry'
+        ? { status: o.status, reason: o.reason, error: o.error, latencyMs: o.latencyMs, delayMs: o.delayMs }
+        : o.kind === 'delivered'
+          ? { status: o.status, latencyMs: o.latencyMs }
+          : { status: o.status, reason: o.reason };
     this.#log.debug(
       {
         endpointId: m.headers?.get(DeliveryHeaders.endpoint),
         eventId: m.headers?.get(DeliveryHeaders.eventId),
         attempt: m.info.deliveryCount,
         outcome: o.kind,
-        status,
-        reason,
-        error,
-        latencyMs,
-        delayMs,
+        ...detail,
       },
       'delivery attempt',
     );
@@ -190,8 +199,16 @@ export class Deliverer {
 /** Maps an HTTP result to an outcome: 2xx delivered, anything else retried with backoff. */
 export function outcomeOf(r: HttpResult, attempt: number, cfg: DelivererConfig, nowMs: number): Outcome {
   const policy = { minMs: cfg.retryMinMs, maxMs: cfg.retryMaxMs };
-  if (!r.ok) return { kind: 'retry', delayMs: retryDelayMs(attempt, policy, undefined), reason: r.error, error: r.message, latencyMs: r.latencyMs };
-  if (r.status >= 200 && r.status < 300) return { kind: 'delivered', status: r.status, latencyMs: r.latencyMs };
+  if (!r.ok)
+    return {
+      kind: 'retry',
+      delayMs: retryDelayMs(attempt, policy, undefined),
+      reason: r.error,
+      error: r.message,
+      latencyMs: r.latencyMs,
+    };
+  if (r.status >= 200 && r.status < 300)
+    return { kind: 'delivered', status: r.status, latencyMs: r.latencyMs };
   const retryAfter = parseRetryAfter(r.headers['retry-after'], nowMs);
   return {
     kind: 'retry',

@@ -3,8 +3,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** What one POST came to, as plain data. */
 export type HttpResult =
-  | { readonly ok: true; readonly status: number; readonly headers: IncomingHttpHeaders; readonly excerpt: string; readonly latencyMs: number }
-  | { readonly ok: false; readonly error: 'timeout' | 'network'; readonly message: string; readonly latencyMs: number };
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly headers: IncomingHttpHeaders;
+      readonly excerpt: string;
+      readonly latencyMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly error: 'timeout' | 'network';
+      readonly message: string;
+      readonly latencyMs: number;
+    };
 
 /** Per-request settings. */
 export interface PostOptions {
@@ -47,11 +58,22 @@ export class HttpDispatcher {
         signal: AbortSignal.timeout(o.timeoutMs),
       });
       const excerpt = await readExcerpt(res.body, o.excerptBytes);
-      return { ok: true, status: res.statusCode, headers: res.headers, excerpt, latencyMs: performance.now() - started };
+      return {
+        ok: true,
+        status: res.statusCode,
+        headers: res.headers,
+        excerpt,
+        latencyMs: performance.now() - started,
+      };
     } catch (err) {
       const e = err as { code?: string; name?: string; message?: string };
       const timeout = TIMEOUT_CODES.has(e.code ?? '') || e.name === 'TimeoutError' || e.name === 'AbortError';
-      return { ok: false, error: timeout ? 'timeout' : 'network', message: `${e.code ?? e.name ?? 'Error'}: ${e.message ?? ''}`, latencyMs: performance.now() - started };
+      return {
+        ok: false,
+        error: timeout ? 'timeout' : 'network',
+        message: `${e.code ?? e.name ?? 'Error'}: ${e.message ?? ''}`,
+        latencyMs: performance.now() - started,
+      };
     }
   }
 
@@ -71,7 +93,10 @@ export class HttpDispatcher {
   }
 }
 
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }, maxBytes: number): Promise<string> {
+async function readExcerpt(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  maxBytes: number,
+): Promise<string> {
   if (maxBytes === 0) {
     for await (const _ of body) void _;
     return '';

@@ -11,8 +11,14 @@ describe('settlementOf', () => {
   });
 
   it('naks a retry with its delay', () => {
-    expect(settlementOf({ kind: 'retry', delayMs: 1_500, reason: 'http-status', status: 503 })).toEqual({ action: 'nak', delayMs: 1_500 });
-    expect(settlementOf({ kind: 'retry', delayMs: 0, reason: 'timeout' })).toEqual({ action: 'nak', delayMs: 0 });
+    expect(settlementOf({ kind: 'retry', delayMs: 1_500, reason: 'http-status', status: 503 })).toEqual({
+      action: 'nak',
+      delayMs: 1_500,
+    });
+    expect(settlementOf({ kind: 'retry', delayMs: 0, reason: 'timeout' })).toEqual({
+      action: 'nak',
+      delayMs: 0,
+    });
   });
 
   it('terminates a give-up', () => {
@@ -70,7 +76,13 @@ describe('outcomeOf', () => {
     'maps %i to a retry carrying the status and response excerpt',
     (status) => {
       const o = outcomeOf(http(status), 1, cfg, NOW);
-      expect(o).toMatchObject({ kind: 'retry', reason: 'http-status', status, excerpt: `body of ${status}`, latencyMs: 12 });
+      expect(o).toMatchObject({
+        kind: 'retry',
+        reason: 'http-status',
+        status,
+        excerpt: `body of ${status}`,
+        latencyMs: 12,
+      });
       // First retry: minMs ± the default 20 % jitter.
       expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(800);
       expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
@@ -84,14 +96,22 @@ describe('outcomeOf', () => {
   });
 
   it('honours Retry-After in seconds and as an HTTP date', () => {
-    expect(outcomeOf(http(503, { 'retry-after': '30' }), 1, cfg, NOW)).toMatchObject({ kind: 'retry', delayMs: 30_000, status: 503 });
-    expect(outcomeOf(http(429, { 'retry-after': 'Fri, 14 Mar 2025 10:02:00 GMT' }), 1, cfg, NOW)).toMatchObject({
+    expect(outcomeOf(http(503, { 'retry-after': '30' }), 1, cfg, NOW)).toMatchObject({
+      kind: 'retry',
+      delayMs: 30_000,
+      status: 503,
+    });
+    expect(
+      outcomeOf(http(429, { 'retry-after': 'Fri, 14 Mar 2025 10:02:00 GMT' }), 1, cfg, NOW),
+    ).toMatchObject({
       kind: 'retry',
       delayMs: 120_000,
       status: 429,
     });
     // Never beyond retryMaxMs: a hostile or broken endpoint cannot park a delivery for a year.
-    expect(outcomeOf(http(503, { 'retry-after': '31536000' }), 1, cfg, NOW)).toMatchObject({ delayMs: 600_000 });
+    expect(outcomeOf(http(503, { 'retry-after': '31536000' }), 1, cfg, NOW)).toMatchObject({
+      delayMs: 600_000,
+    });
   });
 
   it('ignores a garbage Retry-After', () => {
@@ -99,12 +119,20 @@ describe('outcomeOf', () => {
     expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
   });
 
-  it.each(['network', 'timeout'] as const)('maps a %s failure to a retry with its reason and message', (error) => {
-    const r: HttpResult = { ok: false, error, message: 'ECONNREFUSED: connect failed', latencyMs: 5 };
-    const o = outcomeOf(r, 1, cfg, NOW);
-    expect(o).toMatchObject({ kind: 'retry', reason: error, error: 'ECONNREFUSED: connect failed', latencyMs: 5 });
-    expect(o).not.toHaveProperty('status');
-    expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(800);
-    expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
-  });
+  it.each(['network', 'timeout'] as const)(
+    'maps a %s failure to a retry with its reason and message',
+    (error) => {
+      const r: HttpResult = { ok: false, error, message: 'ECONNREFUSED: connect failed', latencyMs: 5 };
+      const o = outcomeOf(r, 1, cfg, NOW);
+      expect(o).toMatchObject({
+        kind: 'retry',
+        reason: error,
+        error: 'ECONNREFUSED: connect failed',
+        latencyMs: 5,
+      });
+      expect(o).not.toHaveProperty('status');
+      expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(800);
+      expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
+    },
+  );
 });

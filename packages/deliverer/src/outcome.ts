@@ -20,7 +20,10 @@ export type Outcome =
   | { readonly kind: 'give-up'; readonly reason: string; readonly status?: number };
 
 /** The JetStream action an outcome maps to. */
-export type Settlement = { readonly action: 'ack' } | { readonly action: 'nak'; readonly delayMs: number } | { readonly action: 'term' };
+export type Settlement =
+  | { readonly action: 'ack' }
+  | { readonly action: 'nak'; readonly delayMs: number }
+  | { readonly action: 'term' };
 
 /** The one place that maps an outcome to what happens to the message. */
 export function settlementOf(outcome: Outcome): Settlement {

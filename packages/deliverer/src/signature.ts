@@ -20,7 +20,12 @@ export function generateSecret(bytes = 32): string {
 }
 
 /** The `webhook-signature` header value for one attempt. */
-export function sign(keys: readonly Buffer[], id: string, timestampSec: number, body: string | Uint8Array): string {
+export function sign(
+  keys: readonly Buffer[],
+  id: string,
+  timestampSec: number,
+  body: string | Uint8Array,
+): string {
   const out: string[] = [];
   for (const key of keys) {
     const mac = createHmac('sha256', key).update(`${id}.${timestampSec}.`).update(body).digest('base64');

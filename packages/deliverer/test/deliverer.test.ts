@@ -16,7 +16,14 @@ import {
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { Deliverer } from '../src/index.js';
-import { startNats, startReceiver, uniqueName, waitFor, type RecordedRequest, type TestNats } from '../../../test/harness/index.js';
+import {
+  startNats,
+  startReceiver,
+  uniqueName,
+  waitFor,
+  type RecordedRequest,
+  type TestNats,
+} from '../../../test/harness/index.js';
 
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -44,7 +51,12 @@ async function setup(nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> 
       nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
       // Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s.
       deliverer: { retryMinMs: 50, retryMaxMs: 200, ackWaitMs: 1_000, concurrency: 8, maxAckPending: 64 },
-      endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, secret: secrets.get(e.id), ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}) })),
+      endpoints: endpoints.map((e) => ({
+        id: e.id,
+        url: e.url,
+        secret: secrets.get(e.id),
+        ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}),
+      })),
     }),
     {},
   );
@@ -83,14 +95,24 @@ interface TestDelivery {
 async function publishDelivery(s: Setup, endpoint: string, partition = 0): Promise<TestDelivery> {
   const eventId = uniqueName('evt');
   const body = Buffer.from(
-    JSON.stringify({ specversion: '1.0', id: eventId, type: 'mysql.shop.orders.insert', data: { name: 'Zoë 🚀', total: '19.90' } }).replace(',', ', '),
+    JSON.stringify({
+      specversion: '1.0',
+      id: eventId,
+      type: 'mysql.shop.orders.insert',
+      data: { name: 'Zoë 🚀', total: '19.90' },
+    }).replace(',', ', '),
     'utf8',
   );
-  await s.publisher.publish(deliverySubject(s.config.nats, endpoint, partition), body, deliveryId(eventId, 'sub1'), {
-    [DeliveryHeaders.eventId]: eventId,
-    [DeliveryHeaders.subscription]: 'sub1',
-    [DeliveryHeaders.endpoint]: endpoint,
-  });
+  await s.publisher.publish(
+    deliverySubject(s.config.nats, endpoint, partition),
+    body,
+    deliveryId(eventId, 'sub1'),
+    {
+      [DeliveryHeaders.eventId]: eventId,
+      [DeliveryHeaders.subscription]: 'sub1',
+      [DeliveryHeaders.endpoint]: endpoint,
+    },
+  );
   return { eventId, endpoint, body };
 }
 
@@ -119,10 +141,16 @@ describe('Deliverer', () => {
       { id: 'audit', url: audit.url },
     ]);
     await using deliverer = await startDeliverer(s);
-    const sent = [await publishDelivery(s, 'billing', 0), await publishDelivery(s, 'audit', 3), await publishDelivery(s, 'billing', 2)];
+    const sent = [
+      await publishDelivery(s, 'billing', 0),
+      await publishDelivery(s, 'audit', 3),
+      await publishDelivery(s, 'billing', 2),
+    ];
     await billing.waitFor(2);
     await audit.waitFor(1);
-    await waitFor(async () => deliverer.stats.delivered === 3 && (await consumerIdle(s)), { message: 'all acked' });
+    await waitFor(async () => deliverer.stats.delivered === 3 && (await consumerIdle(s)), {
+      message: 'all acked',
+    });
 
     for (const d of sent) {
       const hook = d.endpoint === 'billing' ? billing : audit;
@@ -150,7 +178,9 @@ describe('Deliverer', () => {
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'flaky');
     await hook.waitFor(3);
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after retries' });
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+      message: 'delivered after retries',
+    });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId, d.eventId]);
     for (const r of hook.requests) {
       expect(Buffer.from(r.body, 'utf8').equals(d.body)).toBe(true);
@@ -167,7 +197,9 @@ describe('Deliverer', () => {
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'slow');
     await hook.waitFor(2);
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after a timeout' });
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+      message: 'delivered after a timeout',
+    });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId]);
     expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 1, inFlight: 0 });
   });
@@ -181,7 +213,9 @@ describe('Deliverer', () => {
     const s = await setup(nats, [{ id: 'throttled', url: hook.url }]);
     await using deliverer = await startDeliverer(s);
     await publishDelivery(s, 'throttled');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered after a 429' });
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+      message: 'delivered after a 429',
+    });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toHaveLength(2);
   });
 
@@ -206,9 +240,13 @@ describe('Deliverer', () => {
     await using deliverer = await startDeliverer(s);
     await publishDelivery(s, 'ghost');
     // A nak'd message stays ack-pending until it is redelivered; a terminated one leaves the consumer.
-    await waitFor(async () => deliverer.stats.givenUp === 1 && (await consumerIdle(s)), { message: 'ghost terminated' });
+    await waitFor(async () => deliverer.stats.givenUp === 1 && (await consumerIdle(s)), {
+      message: 'ghost terminated',
+    });
     await publishDelivery(s, 'known');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'known delivered' });
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+      message: 'known delivered',
+    });
     const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
     expect(info.num_redelivered).toBe(0);
     expect(info.delivered.consumer_seq).toBe(2); // two messages, each handed out once
@@ -222,7 +260,9 @@ describe('Deliverer', () => {
     const s = await setup(nats, [{ id: 'patient', url: hook.url, timeoutMs: 10_000 }]);
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'patient');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), { message: 'delivered once' });
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+      message: 'delivered once',
+    });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId]);
     const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
     expect(info.num_redelivered).toBe(0);

@@ -130,11 +130,16 @@ export class Router {
     }
     if (this.#publisher.failure) this.#publisher = this.#newPublisher();
     const acks = targets.map((t) =>
-      this.#publisher.publish(deliverySubject(nats, t.endpointId, partition), m.data, deliveryId(eventId, t.subscriptionId), {
-        [DeliveryHeaders.eventId]: eventId,
-        [DeliveryHeaders.subscription]: t.subscriptionId,
-        [DeliveryHeaders.endpoint]: t.endpointId,
-      }),
+      this.#publisher.publish(
+        deliverySubject(nats, t.endpointId, partition),
+        m.data,
+        deliveryId(eventId, t.subscriptionId),
+        {
+          [DeliveryHeaders.eventId]: eventId,
+          [DeliveryHeaders.subscription]: t.subscriptionId,
+          [DeliveryHeaders.endpoint]: t.endpointId,
+        },
+      ),
     );
     Promise.all(acks).then(
       () => {

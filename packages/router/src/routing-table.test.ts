@@ -5,7 +5,14 @@ import { RoutingTable } from './routing-table.js';
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 function endpoint(id: string, enabled = true): EndpointConfig {
-  return { id, url: `http://127.0.0.1:9/${id}`, secret: SECRET, timeoutMs: 1_000, connectTimeoutMs: 1_000, enabled };
+  return {
+    id,
+    url: `http://127.0.0.1:9/${id}`,
+    secret: SECRET,
+    timeoutMs: 1_000,
+    connectTimeoutMs: 1_000,
+    enabled,
+  };
 }
 
 function sub(id: string, endpointId: string, ...types: string[]): SubscriptionConfig {

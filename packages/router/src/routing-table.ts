@@ -1,4 +1,9 @@
-import { compileTypePattern, type EndpointConfig, type SubscriptionConfig, type TypeMatcher } from '@sluice/core';
+import {
+  compileTypePattern,
+  type EndpointConfig,
+  type SubscriptionConfig,
+  type TypeMatcher,
+} from '@sluice/core';
 
 /** One delivery to create for an event. */
 export interface RouteTarget {
@@ -36,7 +41,8 @@ export class RoutingTable {
     if (hit) return hit;
     const out: RouteTarget[] = [];
     for (const s of this.#subs) {
-      if (s.matchers.some((m) => m.matches(type))) out.push({ subscriptionId: s.id, endpointId: s.endpointId });
+      if (s.matchers.some((m) => m.matches(type)))
+        out.push({ subscriptionId: s.id, endpointId: s.endpointId });
     }
     const result = out.length === 0 ? NONE : Object.freeze(out);
     if (this.#cache.size >= this.#maxCached) this.#cache.clear();

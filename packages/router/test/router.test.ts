@@ -80,12 +80,17 @@ interface TestEvent {
 function testEvent(type: string, partition: number): TestEvent {
   const id = uniqueName('evt');
   // Odd spacing, key order and non-ASCII: any re-encoding on the way would change these bytes.
-  const body = Buffer.from(`{"id":"${id}", "type":"${type}","data":{"name":"Zoë 🚀","total":"19.90"}  }`, 'utf8');
+  const body = Buffer.from(
+    `{"id":"${id}", "type":"${type}","data":{"name":"Zoë 🚀","total":"19.90"}  }`,
+    'utf8',
+  );
   return { id, type, partition, body };
 }
 
 async function publishEvents(s: Setup, events: readonly TestEvent[]): Promise<void> {
-  await Promise.all(events.map((e) => s.publisher.publish(eventSubject(s.config.nats, e.partition, e.type), e.body, e.id)));
+  await Promise.all(
+    events.map((e) => s.publisher.publish(eventSubject(s.config.nats, e.partition, e.type), e.body, e.id)),
+  );
 }
 
 interface StoredDelivery {
@@ -133,9 +138,15 @@ async function routerIdle(s: Setup): Promise<boolean> {
 function expectedDeliveries(s: Setup, events: readonly TestEvent[]): StoredDelivery[] {
   const subscriptionsOf = (type: string): [string, string][] =>
     type.startsWith('mysql.shop.orders.')
-      ? [['orders-billing', 'billing'], ['all-audit', 'audit']]
+      ? [
+          ['orders-billing', 'billing'],
+          ['all-audit', 'audit'],
+        ]
       : type.startsWith('mysql.shop.customers.')
-        ? [['all-audit', 'audit'], ['customers-billing', 'billing']]
+        ? [
+            ['all-audit', 'audit'],
+            ['customers-billing', 'billing'],
+          ]
         : type.startsWith('mysql.')
           ? [['all-audit', 'audit']]
           : [];
@@ -149,7 +160,8 @@ function expectedDeliveries(s: Setup, events: readonly TestEvent[]): StoredDeliv
   );
 }
 
-const byMsgId = (a: StoredDelivery, b: StoredDelivery): number => String(a.msgId).localeCompare(String(b.msgId));
+const byMsgId = (a: StoredDelivery, b: StoredDelivery): number =>
+  String(a.msgId).localeCompare(String(b.msgId));
 
 describe('Router', () => {
   it('publishes exactly one delivery per matching subscription, with its subject, Msg-Id, headers and the event bytes', async () => {
@@ -167,12 +179,19 @@ describe('Router', () => {
     try {
       const want = expectedDeliveries(s, events);
       expect(want).toHaveLength(7);
-      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) >= want.length, { message: 'events routed' });
+      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) >= want.length, {
+        message: 'events routed',
+      });
       const got = await deliveries(s);
       expect(got.sort(byMsgId)).toEqual(want.sort(byMsgId));
       // The disabled endpoint's subscription matched every event but got nothing.
       expect(got.filter((d) => d.headers.endpoint === 'paused')).toEqual([]);
-      expect(router.stats).toMatchObject({ eventsRouted: 4, deliveriesPublished: 7, eventsUnmatched: 0, naks: 0 });
+      expect(router.stats).toMatchObject({
+        eventsRouted: 4,
+        deliveriesPublished: 7,
+        eventsUnmatched: 0,
+        naks: 0,
+      });
     } finally {
       await router.stop();
     }
@@ -181,7 +200,11 @@ describe('Router', () => {
   it('acknowledges events that match no subscription and publishes nothing for them', async () => {
     await using nats = await startNats();
     const s = await setup(nats);
-    const events = [testEvent('ingest.signup', 0), testEvent('ingest.signup', 1), testEvent('billing.paid', 1)];
+    const events = [
+      testEvent('ingest.signup', 0),
+      testEvent('ingest.signup', 1),
+      testEvent('billing.paid', 1),
+    ];
     await publishEvents(s, events);
     const router = newRouter(s);
     await router.start();
@@ -192,7 +215,9 @@ describe('Router', () => {
       // The one matching event behind them still goes through.
       const late = testEvent('mysql.shop.items.insert', 1);
       await publishEvents(s, [late]);
-      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 1, { message: 'late event routed' });
+      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 1, {
+        message: 'late event routed',
+      });
       expect(await deliveries(s)).toEqual(expectedDeliveries(s, [late]));
     } finally {
       await router.stop();
@@ -206,16 +231,21 @@ describe('Router', () => {
     await publishEvents(s, events);
     const first = newRouter(s);
     await first.start();
-    await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 4, { message: 'first routing' });
+    await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 4, {
+      message: 'first routing',
+    });
     await first.stop();
 
     // A router that crashed after publishing the deliveries but before acking the events hands them
     // to its successor again; deleting the consumers replays every event the same way.
-    for (let p = 0; p < PARTITIONS; p++) await s.jsm.consumers.delete(eventsStream(s.config.nats), routerConsumer(p));
+    for (let p = 0; p < PARTITIONS; p++)
+      await s.jsm.consumers.delete(eventsStream(s.config.nats), routerConsumer(p));
     const second = newRouter(s);
     await second.start();
     try {
-      await waitFor(async () => (await routerIdle(s)) && second.stats.eventsRouted === 2, { message: 'second routing' });
+      await waitFor(async () => (await routerIdle(s)) && second.stats.eventsRouted === 2, {
+        message: 'second routing',
+      });
       expect(second.stats.deliveriesPublished).toBe(4); // it did publish them all again…
       const got = await deliveries(s); // …and the stream kept one of each
       expect(got.sort(byMsgId)).toEqual(expectedDeliveries(s, events).sort(byMsgId));
@@ -232,14 +262,18 @@ describe('Router', () => {
     await router.start();
     try {
       await publishEvents(s, [e]);
-      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 2, { message: 'first copy routed' });
+      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 2, {
+        message: 'first copy routed',
+      });
       // Re-capture after a crash publishes the same id again: the events stream collapses it, and
       // the router sees one event.
       const again = await s.publisher.publish(eventSubject(s.config.nats, e.partition, e.type), e.body, e.id);
       expect(again.duplicate).toBe(true);
       const marker = testEvent('mysql.shop.items.insert', 0);
       await publishEvents(s, [marker]);
-      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 3, { message: 'marker routed' });
+      await waitFor(async () => (await routerIdle(s)) && (await deliveryCount(s)) === 3, {
+        message: 'marker routed',
+      });
       expect((await deliveries(s)).sort(byMsgId)).toEqual(expectedDeliveries(s, [e, marker]).sort(byMsgId));
     } finally {
       await router.stop();
