@@ -37,7 +37,9 @@ export async function startRoles(config: Config, roles: readonly Role[], logger:
   const stop = async (): Promise<void> => {
     for (const p of parts)
       await p.stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
-    await Promise.allSettled(connections.map((nc) => nc.close()));
+    // drain, not close: acks and naks issued during the stop must reach the server, or their messages
+    // would wait out ack_wait before anyone else may take them.
+    await Promise.allSettled(connections.map((nc) => nc.drain()));
   };
   try {
     for (const role of roles) {

@@ -48,5 +48,7 @@ export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js
 export type { ServerFacts, ConnectNatsOptions } from './nats.js';
 export { provisionStreams, streamConfigs, openCheckpoints, ensureDurable } from './provision.js';
 export type { DurableSpec } from './provision.js';
+export { startPullLoop } from './pull-loop.js';
+export type { PullLoop, PullLoopOptions } from './pull-loop.js';
 export { AckWindowPublisher } from './ack-window-publisher.js';
 export type { PubAck, AckWindowOptions } from './ack-window-publisher.js';

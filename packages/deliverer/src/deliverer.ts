@@ -1,11 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   DeliveryHeaders,
   deliveriesStream,
   delivererConsumer,
   deliveriesStreamSubjects,
   ensureDurable,
+  startPullLoop,
+  type PullLoop,
   type DelivererConfig,
   type EndpointConfig,
   type Logger,
@@ -52,8 +54,7 @@ export class Deliverer {
   readonly #endpoints: Map<string, Endpoint>;
   readonly #http: HttpDispatcher;
   readonly #now: () => number;
-  #messages: ConsumerMessages | undefined;
-  #loop: Promise<void> | undefined;
+  #loop: PullLoop | undefined;
   #slotWaiter: (() => void) | undefined;
   #idleWaiter: (() => void) | undefined;
   readonly stats: DelivererStats = { delivered: 0, retried: 0, givenUp: 0, inFlight: 0 };
@@ -80,28 +81,25 @@ export class Deliverer {
       ackWaitMs: deliverer.ackWaitMs,
     });
     const consumer = await jetstream(this.#o.nc).consumers.get(stream, delivererConsumer());
-    this.#messages = await consumer.consume({
-      max_messages: Math.min(deliverer.concurrency * 2, deliverer.maxAckPending),
-    });
-    this.#loop = this.#run(this.#messages);
+    // A pull of `concurrency` messages while up to `concurrency` requests are in flight keeps the
+    // pipe full; on stop, what was pulled is still attempted (see core pull-loop.ts for why).
+    const batch = Math.min(deliverer.concurrency, deliverer.maxAckPending);
+    this.#loop = startPullLoop(consumer, { batch, logger: this.#log }, (m) => this.#dispatch(m));
     this.#log.info({ endpoints: this.#endpoints.size }, 'deliverer started');
   }
 
   /** Stops taking messages and waits for in-flight requests to settle. */
   async stop(): Promise<void> {
-    this.#messages?.stop();
-    await this.#loop;
+    await this.#loop?.stop();
     if (this.stats.inFlight > 0) await new Promise<void>((r) => (this.#idleWaiter = r));
     await this.#http.close();
   }
 
-  async #run(messages: ConsumerMessages): Promise<void> {
-    const limit = this.#o.deliverer.concurrency;
-    for await (const m of messages) {
-      if (this.stats.inFlight >= limit) await new Promise<void>((r) => (this.#slotWaiter = r));
-      this.stats.inFlight++;
-      void this.#deliver(m).finally(() => this.#release());
-    }
+  async #dispatch(m: JsMsg): Promise<void> {
+    if (this.stats.inFlight >= this.#o.deliverer.concurrency)
+      await new Promise<void>((r) => (this.#slotWaiter = r));
+    this.stats.inFlight++;
+    void this.#deliver(m).finally(() => this.#release());
   }
 
   #release(): void {

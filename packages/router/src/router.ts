@@ -1,11 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   AckWindowPublisher,
   DeliveryHeaders,
   deliveryId,
   deliverySubject,
   ensureDurable,
+  startPullLoop,
+  type PullLoop,
   eventPartitionFilter,
   eventsStream,
   partitionFromEventSubject,
@@ -56,9 +58,7 @@ export class Router {
   readonly #table: RoutingTable;
   readonly #log: Logger;
   #publisher: AckWindowPublisher;
-  readonly #loops: Promise<void>[] = [];
-  readonly #iterators: ConsumerMessages[] = [];
-  #stopping = false;
+  readonly #loops: PullLoop[] = [];
   readonly stats: RouterStats = { eventsRouted: 0, deliveriesPublished: 0, eventsUnmatched: 0, naks: 0 };
 
   constructor(options: RouterOptions) {
@@ -84,31 +84,22 @@ export class Router {
         ackWaitMs: router.ackWaitMs,
       });
       const consumer = await js.consumers.get(stream, durable);
-      const messages = await consumer.consume({ max_messages: Math.min(256, router.maxAckPending) });
-      this.#iterators.push(messages);
-      this.#loops.push(this.#loop(messages));
+      const batch = Math.min(256, router.maxAckPending);
+      this.#loops.push(startPullLoop(consumer, { batch, logger: this.#log }, (m) => this.#handle(m)));
     }
     this.#log.info({ partitions: owned.length }, 'router started');
   }
 
   /** Stops consuming, waits for outstanding deliveries to be acknowledged, then returns. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    for (const it of this.#iterators) it.stop();
-    await Promise.allSettled(this.#loops);
+    await Promise.allSettled(this.#loops.map((l) => l.stop()));
     await this.#publisher.drain();
     await this.#publisher.close();
   }
 
-  async #loop(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      if (this.#stopping) {
-        m.nak();
-        continue;
-      }
-      this.#route(m);
-      if (this.#publisher.full) await this.#publisher.room();
-    }
+  async #handle(m: JsMsg): Promise<void> {
+    this.#route(m);
+    if (this.#publisher.full) await this.#publisher.room();
   }
 
   #route(m: JsMsg): void {

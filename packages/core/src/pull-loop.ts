@@ -1,0 +1,63 @@
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from './logger.js';
+
+/** Options of {@link startPullLoop}. */
+export interface PullLoopOptions {
+  /** Most messages one pull asks for. */
+  readonly batch: number;
+  /**
+   * How long one pull waits for messages, ms; also the longest a stop waits for the pull in flight.
+   * @default 2000
+   */
+  readonly expiresMs?: number;
+  readonly logger: Logger;
+}
+
+/** A running pull loop. */
+export interface PullLoop {
+  /** Asks for no more messages, waits for the pull in flight to finish and its messages to be handled. */
+  stop(): Promise<void>;
+}
+
+const RETRY_MS = 1_000;
+
+/**
+ * Consumes a durable pull consumer one bounded fetch at a time, awaiting `handle` for each message.
+ *
+ * Why fetches and not `consume()`: stopping a `consume()` unsubscribes at once, and messages the
+ * server already sent to that subscription are dropped by the client; they then sit ack-pending for
+ * a whole `ack_wait` before anyone may take them, so every graceful restart stalls part of the stream
+ * (observed: ~100 events per partition for 30 s). A fetch has a bounded size and lifetime, so a stop
+ * simply requests nothing more and lets the last fetch finish: whatever was pulled is handled.
+ */
+export function startPullLoop(
+  consumer: Consumer,
+  options: PullLoopOptions,
+  handle: (m: JsMsg) => void | Promise<void>,
+): PullLoop {
+  const expires = options.expiresMs ?? 2_000;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        const messages = await consumer.fetch({ max_messages: options.batch, expires });
+        for await (const m of messages) await handle(m);
+      } catch (err) {
+        if (stopping) break;
+        options.logger.warn({ err }, 'pull failed; retrying');
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, RETRY_MS).unref();
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
