@@ -1,4 +1,4 @@
-import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from './logger.js';
 
 /** Options of {@link startPullLoop}. */
@@ -29,6 +29,8 @@ const RETRY_MS = 1_000;
  * a whole `ack_wait` before anyone may take them, so every graceful restart stalls part of the stream
  * (observed: ~100 events per partition for 30 s). A fetch has a bounded size and lifetime, so a stop
  * simply requests nothing more and lets the last fetch finish: whatever was pulled is handled.
+ * Stopping does not stop upstream producers: stop the roles in pipeline order (capture, router,
+ * deliverer), so that nothing new reaches a fetch that is being ended.
  */
 export function startPullLoop(
   consumer: Consumer,
@@ -38,11 +40,12 @@ export function startPullLoop(
   const expires = options.expiresMs ?? 2_000;
   let stopping = false;
   let wake: (() => void) | undefined;
+  let current: ConsumerMessages | undefined;
   const loop = (async () => {
     while (!stopping) {
       try {
-        const messages = await consumer.fetch({ max_messages: options.batch, expires });
-        for await (const m of messages) await handle(m);
+        current = await consumer.fetch({ max_messages: options.batch, expires });
+        for await (const m of current) await handle(m);
       } catch (err) {
         if (stopping) break;
         options.logger.warn({ err }, 'pull failed; retrying');
@@ -57,6 +60,11 @@ export function startPullLoop(
     async stop() {
       stopping = true;
       wake?.();
+      // An idle fetch would hold the stop for up to `expiresMs`. The server answers on the same
+      // connection after everything it already sent us, so once it reports nothing pending, every
+      // message of this fetch is already queued in the iterator, and ending it now loses nothing.
+      const info = await consumer.info().catch(() => undefined);
+      if (info?.num_pending === 0) current?.stop();
       await loop;
     },
   };
