@@ -92,7 +92,7 @@ export class BinlogCapture {
   /**
    * Runs preflight, resumes from the stored checkpoint (or the end of the binlog when there is none)
    * and resolves once the binlog is streaming.
-   * @throws SluiceError from preflight, `SLUICE_CHECKPOINT_CORRUPT`, or the first session's failure.
+   * @throws SluiceError from preflight, `SLUICE_CHECKPOINT_CORRUPT`, `SLUICE_CHECKPOINT_FOREIGN`, or the first session's failure.
    */
   async start(): Promise<void> {
     if (this.#started) throw new Error('BinlogCapture.start() called twice');

@@ -164,7 +164,7 @@ export class CheckpointWriter {
 /**
  * Where to resume: the checkpoint's GTID position when it has one (exact, and valid on any server of
  * the replication topology), else its file/pos, else the current end of the binlog (logged).
- * @throws SluiceError `SLUICE_CHECKPOINT_CORRUPT` for a GTID-less checkpoint of another server.
+ * @throws SluiceError `SLUICE_CHECKPOINT_FOREIGN` for a GTID-less checkpoint of another server.
  */
 export function startPointFor(cp: Checkpoint | undefined, serverId: number, log: Logger): StartPoint {
   if (cp === undefined) {
@@ -175,7 +175,7 @@ export function startPointFor(cp: Checkpoint | undefined, serverId: number, log:
   if (cp.serverId !== undefined && cp.serverId !== serverId) {
     // file/pos are meaningless on another server; refusing beats silently reading the wrong history.
     throw new SluiceError(
-      'SLUICE_CHECKPOINT_CORRUPT',
+      'SLUICE_CHECKPOINT_FOREIGN',
       `checkpoint was taken on server_id ${cp.serverId} without a GTID, but the source is server_id ${serverId}`,
       { details: { checkpoint: cp } },
     );

@@ -14,6 +14,7 @@ import {
   stopServer,
   waitForExit,
 } from './embedded-process.js';
+import type { EmbeddedServer } from './embedded-process.js';
 
 /** Options for {@link startMariadb}. */
 export interface StartMariadbOptions {
@@ -42,28 +43,16 @@ export interface StartMariadbOptions {
 }
 
 /** A running throwaway mariadbd with row-based binlog, started by {@link startMariadb}. */
-export interface EmbeddedMariadb {
+export interface EmbeddedMariadb extends EmbeddedServer {
   readonly host: '127.0.0.1';
   /** TCP port. */
   readonly port: number;
   /** Unix socket path (root logs in here without a password). */
   readonly socket: string;
-  /** Process id of the server. */
-  readonly pid: number;
-  /** The instance directory given in the options, made absolute. */
-  readonly dataDir: string;
-  /** The error log. */
-  readonly logFile: string;
   /** `mysql://root:<password>@127.0.0.1:<port>`: all privileges, over TCP. */
   readonly rootUrl: string;
   /** `mysql://sluice:<password>@127.0.0.1:<port>`: only SELECT, REPLICATION SLAVE, BINLOG MONITOR. */
   readonly captureUrl: string;
-  /** Stops the server (SIGTERM, SIGKILL after `stopTimeoutMs`) and waits for it to exit. Idempotent. */
-  stop(): Promise<void>;
-  /** Sends SIGKILL and waits for the exit, for crash tests; the next start runs crash recovery. */
-  kill(): Promise<void>;
-  /** Same as {@link EmbeddedMariadb.stop}, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The least-privilege account that {@link EmbeddedMariadb.captureUrl} logs in as. */

@@ -11,6 +11,7 @@ import {
   spawnServer,
   stopServer,
 } from './embedded-process.js';
+import type { EmbeddedServer } from './embedded-process.js';
 
 /** Options for {@link startNatsServer}. */
 export interface StartNatsOptions {
@@ -33,25 +34,13 @@ export interface StartNatsOptions {
 }
 
 /** A running nats-server with JetStream, started by {@link startNatsServer}. */
-export interface EmbeddedNats {
+export interface EmbeddedNats extends EmbeddedServer {
   /** Client URL, e.g. `nats://127.0.0.1:41234`. */
   readonly url: string;
   /** Client port. */
   readonly port: number;
   /** Monitoring URL when `monitorPort` was given, e.g. `http://127.0.0.1:41235`. */
   readonly monitorUrl: string | undefined;
-  /** Process id of the server. */
-  readonly pid: number;
-  /** The JetStream store directory, made absolute. */
-  readonly dataDir: string;
-  /** The file receiving the server's output. */
-  readonly logFile: string;
-  /** Stops the server (SIGTERM, SIGKILL after `stopTimeoutMs`) and waits for it to exit. Idempotent. */
-  stop(): Promise<void>;
-  /** Sends SIGKILL and waits for the exit, for fault tests. */
-  kill(): Promise<void>;
-  /** Same as {@link EmbeddedNats.stop}, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 // nats-server 2.x logs this line once the client listener is accepting; seeing it in *our* log also

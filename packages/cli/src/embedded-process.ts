@@ -167,3 +167,19 @@ export function describeExit(exit: ChildExit | undefined): string {
   if (exit.error) return `could not be spawned: ${exit.error.message}`;
   return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
+
+/** What every embedded server exposes, whatever it is. */
+export interface EmbeddedServer {
+  /** Process id of the server. */
+  readonly pid: number;
+  /** The server's own directory, made absolute. */
+  readonly dataDir: string;
+  /** The file receiving the server's output. */
+  readonly logFile: string;
+  /** Stops the server (SIGTERM, SIGKILL after `stopTimeoutMs`) and waits for it to exit. Idempotent. */
+  stop(): Promise<void>;
+  /** Sends SIGKILL and waits for the exit, for fault tests; the next start runs crash recovery. */
+  kill(): Promise<void>;
+  /** Same as `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}

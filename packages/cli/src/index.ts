@@ -14,3 +14,4 @@ export { startNatsServer } from './embedded-nats.js';
 export type { EmbeddedNats, StartNatsOptions } from './embedded-nats.js';
 export { startMariadb, EMBEDDED_CAPTURE_USER } from './embedded-mariadb.js';
 export type { EmbeddedMariadb, StartMariadbOptions } from './embedded-mariadb.js';
+export type { EmbeddedServer } from './embedded-process.js';
