@@ -10,6 +10,8 @@ missing=()
 have nats-server || missing+=(nats-server)
 { have mariadbd || have mysqld; } && have mariadb-install-db || missing+=(mariadb-server)
 have mariadb || have mysql || missing+=(mariadb-client)
+# redis-server is only for the BullMQ baseline of the benchmark harness (npm run bench).
+have redis-server || missing+=(redis-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "sluice setup: installing ${missing[*]} from the OS packages" >&2
