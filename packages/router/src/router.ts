@@ -119,19 +119,29 @@ export class Router {
       m.ack();
       return;
     }
-    if (this.#publisher.failure) this.#publisher = this.#newPublisher();
-    const acks = targets.map((t) =>
-      this.#publisher.publish(
-        deliverySubject(nats, t.endpointId, partition),
-        m.data,
-        deliveryId(eventId, t.subscriptionId),
-        {
-          [DeliveryHeaders.eventId]: eventId,
-          [DeliveryHeaders.subscription]: t.subscriptionId,
-          [DeliveryHeaders.endpoint]: t.endpointId,
-        },
-      ),
-    );
+    if (this.#publisher.failure) {
+      // A failed publisher stays failed (see AckWindowPublisher); its events were nak'ed.
+      void this.#publisher.close();
+      this.#publisher = this.#newPublisher();
+    }
+    const acks = targets.map((t) => {
+      try {
+        return this.#publisher.publish(
+          deliverySubject(nats, t.endpointId, partition),
+          m.data,
+          deliveryId(eventId, t.subscriptionId),
+          {
+            [DeliveryHeaders.eventId]: eventId,
+            [DeliveryHeaders.subscription]: t.subscriptionId,
+            [DeliveryHeaders.endpoint]: t.endpointId,
+          },
+        );
+      } catch (err) {
+        // SLUICE_PUBLISH_TOO_LARGE: the delivery's headers pushed an event that just fit over
+        // max_payload. It is nak'ed and logged as an error on every attempt: loud, never skipped.
+        return Promise.reject(err);
+      }
+    });
     Promise.all(acks).then(
       () => {
         this.stats.eventsRouted++;
@@ -140,7 +150,9 @@ export class Router {
       },
       (err: unknown) => {
         this.stats.naks++;
-        this.#log.warn({ err, eventId }, 'deliveries not acknowledged; event will be routed again');
+        const code = (err as { code?: string }).code;
+        const level = code === 'SLUICE_PUBLISH_TOO_LARGE' ? 'error' : 'warn';
+        this.#log[level]({ err, code, eventId }, 'deliveries not acknowledged; event will be routed again');
         m.nak(NAK_DELAY_MS);
       },
     );
