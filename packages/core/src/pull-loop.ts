@@ -11,6 +11,13 @@ export interface PullLoopOptions {
    */
   readonly expiresMs?: number;
   readonly logger: Logger;
+  /**
+   * How many messages the handler can take right now; resolves only once that is at least 1. Each
+   * fetch asks for at most that many, so nothing pulled waits in the client for a free slot
+   * without progress reports, where it could outlive `ack_wait` and be delivered twice.
+   * @default always `batch`
+   */
+  readonly capacity?: () => number | Promise<number>;
 }
 
 /** A running pull loop. */
@@ -20,6 +27,16 @@ export interface PullLoop {
 }
 
 const RETRY_MS = 1_000;
+
+// nats.js ends a fetch with "heartbeats missed" after two idle heartbeats, and its default heartbeat
+// is half of `expires`: on a quiet consumer that check fires right when the server's own expiry
+// (408) is due, so under event-loop lag it wins the race routinely. That is an idle pull ending, not
+// a failure: pull again at once. Treated as a failure it paused the partition for RETRY_MS, seen as
+// 1-3 s commit→webhook tails at 500-1,000 rows/s in the e2e benchmark. (A shorter explicit
+// idle_heartbeat made it worse there: p50 rose from ~5 ms to ~250 ms.)
+function isIdleFetchEnd(err: unknown): boolean {
+  return (err as Error | undefined)?.message === 'heartbeats missed';
+}
 
 /**
  * Consumes a durable pull consumer one bounded fetch at a time, awaiting `handle` for each message.
@@ -44,10 +61,13 @@ export function startPullLoop(
   const loop = (async () => {
     while (!stopping) {
       try {
-        current = await consumer.fetch({ max_messages: options.batch, expires });
+        const room = options.capacity ? Math.min(options.batch, await options.capacity()) : options.batch;
+        if (stopping) break;
+        current = await consumer.fetch({ max_messages: room, expires });
         for await (const m of current) await handle(m);
       } catch (err) {
         if (stopping) break;
+        if (isIdleFetchEnd(err)) continue;
         options.logger.warn({ err }, 'pull failed; retrying');
         await new Promise<void>((r) => {
           wake = r;

@@ -14,9 +14,11 @@ import {
   type NatsConfig,
 } from '@sluice/core';
 import { retryDelayMs, parseRetryAfter } from './backoff.js';
-import { HttpDispatcher, type HttpResult } from './http-dispatch.js';
+import { DeliveryPool } from './delivery-pool.js';
+import { InProcessSender, type DeliverySender, type DeliveryTarget } from './delivery-sender.js';
+import type { HttpResult } from './http-dispatch.js';
 import { settle, type Outcome } from './outcome.js';
-import { secretKey, webhookHeaders } from './signature.js';
+import { secretKey } from './signature.js';
 
 /** Options of {@link Deliverer}. */
 export interface DelivererOptions {
@@ -36,36 +38,43 @@ export interface DelivererStats {
   retried: number;
   givenUp: number;
   inFlight: number;
+  /** Worker-pool tasks dispatched, each a batch of deliveries (`mode: pool`; 0 in-process). */
+  batches: number;
 }
 
 interface Endpoint {
   readonly config: EndpointConfig;
-  readonly keys: Buffer[];
+  readonly target: DeliveryTarget;
 }
 
 /**
  * Delivers: consumes SLUICE_DELIVERIES, POSTs each event to its endpoint with Standard Webhooks
  * headers, and settles the message from the outcome (ack on 2xx, nak with backoff otherwise).
- * At most `concurrency` requests are in flight per process.
+ * At most `concurrency` requests are in flight per process, in either `mode`: the POSTs run on this
+ * thread (`in-process`) or batched in a worker pool (`pool`); outcomes and settling stay here.
  */
 export class Deliverer {
   readonly #o: DelivererOptions;
   readonly #log: Logger;
   readonly #endpoints: Map<string, Endpoint>;
-  readonly #http: HttpDispatcher;
+  readonly #sender: DeliverySender;
   readonly #now: () => number;
   #loop: PullLoop | undefined;
   #slotWaiter: (() => void) | undefined;
   #idleWaiter: (() => void) | undefined;
-  readonly stats: DelivererStats = { delivered: 0, retried: 0, givenUp: 0, inFlight: 0 };
+  readonly stats: DelivererStats = {
+    delivered: 0,
+    retried: 0,
+    givenUp: 0,
+    inFlight: 0,
+    batches: 0,
+  };
 
   constructor(options: DelivererOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'deliverer' });
-    this.#endpoints = new Map(
-      options.endpoints.map((e) => [e.id, { config: e, keys: [secretKey(e.secret)] }]),
-    );
-    this.#http = new HttpDispatcher(options.deliverer.connectionsPerOrigin);
+    this.#endpoints = new Map(options.endpoints.map((e) => [e.id, endpointOf(e)]));
+    this.#sender = senderOf(options.deliverer, () => this.stats.batches++);
     this.#now = options.now ?? Date.now;
   }
 
@@ -84,7 +93,11 @@ export class Deliverer {
     // A pull of `concurrency` messages while up to `concurrency` requests are in flight keeps the
     // pipe full; on stop, what was pulled is still attempted (see core pull-loop.ts for why).
     const batch = Math.min(deliverer.concurrency, deliverer.maxAckPending);
-    this.#loop = startPullLoop(consumer, { batch, logger: this.#log }, (m) => this.#dispatch(m));
+    this.#loop = startPullLoop(
+      consumer,
+      { batch, logger: this.#log, capacity: () => this.#freeSlots() },
+      (m) => this.#dispatch(m),
+    );
     this.#log.info({ endpoints: this.#endpoints.size }, 'deliverer started');
   }
 
@@ -92,7 +105,13 @@ export class Deliverer {
   async stop(): Promise<void> {
     await this.#loop?.stop();
     if (this.stats.inFlight > 0) await new Promise<void>((r) => (this.#idleWaiter = r));
-    await this.#http.close();
+    await this.#sender.close();
+  }
+
+  async #freeSlots(): Promise<number> {
+    const limit = this.#o.deliverer.concurrency;
+    if (this.stats.inFlight >= limit) await new Promise<void>((r) => (this.#slotWaiter = r));
+    return limit - this.stats.inFlight;
   }
 
   async #dispatch(m: JsMsg): Promise<void> {
@@ -149,18 +168,11 @@ export class Deliverer {
     if (!endpoint.config.enabled)
       return { kind: 'retry', delayMs: cfg.retryMaxMs, reason: 'endpoint-disabled' };
     const nowMs = this.#now();
-    const headers = {
-      'content-type': 'application/cloudevents+json; charset=utf-8',
-      'user-agent': 'sluice/0.1',
-      ...webhookHeaders(endpoint.keys, eventId, Math.floor(nowMs / 1000), m.data),
-    };
-    const result = await this.#http.post({
-      url: endpoint.config.url,
+    const result = await this.#sender.send({
+      target: endpoint.target,
+      eventId,
+      timestampSec: Math.floor(nowMs / 1000),
       body: m.data,
-      headers,
-      timeoutMs: endpoint.config.timeoutMs,
-      connectTimeoutMs: endpoint.config.connectTimeoutMs,
-      excerptBytes: cfg.responseExcerptBytes,
     });
     return outcomeOf(result, m.info.deliveryCount, cfg, nowMs);
   }
@@ -192,6 +204,24 @@ export class Deliverer {
     else if (o.kind === 'retry') this.stats.retried++;
     else this.stats.givenUp++;
   }
+}
+
+function endpointOf(config: EndpointConfig): Endpoint {
+  const { url, timeoutMs, connectTimeoutMs } = config;
+  return { config, target: { url, keys: [secretKey(config.secret)], timeoutMs, connectTimeoutMs } };
+}
+
+function senderOf(cfg: DelivererConfig, onBatch: () => void): DeliverySender {
+  const shared = { connectionsPerOrigin: cfg.connectionsPerOrigin, excerptBytes: cfg.responseExcerptBytes };
+  if (cfg.mode === 'in-process') return new InProcessSender(shared);
+  return new DeliveryPool({
+    ...shared,
+    threads: cfg.poolThreads,
+    batch: cfg.poolBatch,
+    batchWaitMs: cfg.poolBatchWaitMs,
+    maxInFlight: cfg.concurrency,
+    onBatch,
+  });
 }
 
 /** Maps an HTTP result to an outcome: 2xx delivered, anything else retried with backoff. */

@@ -58,6 +58,10 @@ describe('outcomeOf', () => {
     retryMaxMs: 600_000,
     responseExcerptBytes: 1024,
     connectionsPerOrigin: 2,
+    mode: 'in-process',
+    poolThreads: 1,
+    poolBatch: 8,
+    poolBatchWaitMs: 0,
   };
   const NOW = Date.parse('2025-03-14T10:00:00Z');
   const http = (status: number, headers: Record<string, string> = {}): HttpResult => ({

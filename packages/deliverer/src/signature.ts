@@ -21,7 +21,7 @@ export function generateSecret(bytes = 32): string {
 
 /** The `webhook-signature` header value for one attempt. */
 export function sign(
-  keys: readonly Buffer[],
+  keys: readonly Uint8Array[],
   id: string,
   timestampSec: number,
   body: string | Uint8Array,
@@ -36,7 +36,7 @@ export function sign(
 
 /** The three Standard Webhooks headers of one attempt. */
 export function webhookHeaders(
-  keys: readonly Buffer[],
+  keys: readonly Uint8Array[],
   id: string,
   timestampSec: number,
   body: string | Uint8Array,

@@ -49,8 +49,16 @@ async function setup(nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> 
   const config = buildConfig(
     JSON.stringify({
       nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
-      // Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s.
-      deliverer: { retryMinMs: 50, retryMaxMs: 200, ackWaitMs: 1_000, concurrency: 8, maxAckPending: 64 },
+      // Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s. In-process: the
+      // default pool mode has its own tests (pool.test.ts), so both modes stay covered.
+      deliverer: {
+        mode: 'in-process',
+        retryMinMs: 50,
+        retryMaxMs: 200,
+        ackWaitMs: 1_000,
+        concurrency: 8,
+        maxAckPending: 64,
+      },
       endpoints: endpoints.map((e) => ({
         id: e.id,
         url: e.url,

@@ -1,0 +1,86 @@
+import { HttpDispatcher, type HttpResult } from './http-dispatch.js';
+import { webhookHeaders } from './signature.js';
+
+/**
+ * Where one endpoint's deliveries go and how they are signed. Built once per endpoint, so that a
+ * batch for the worker pool can carry each endpoint's settings once, however many deliveries it holds.
+ */
+export interface DeliveryTarget {
+  readonly url: string;
+  /** HMAC keys: the decoded bytes of each `whsec_` secret (several during rotation). */
+  readonly keys: readonly Uint8Array[];
+  /** Whole-request budget, ms. */
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** One signed POST to make. */
+export interface DeliveryRequest {
+  readonly target: DeliveryTarget;
+  /** The `webhook-id`: the event id, the same on every attempt. */
+  readonly eventId: string;
+  /** The `webhook-timestamp` of this attempt, Unix seconds. */
+  readonly timestampSec: number;
+  readonly body: Uint8Array;
+}
+
+/**
+ * Signs and POSTs deliveries, in-process or through the worker pool. Resolves to what the POST came
+ * to; rejects only on a bug (never for an endpoint failure, which is an {@link HttpResult}).
+ */
+export interface DeliverySender {
+  send(request: DeliveryRequest): Promise<HttpResult>;
+  /** Releases connections and threads; call once nothing is in flight. */
+  close(): Promise<void>;
+}
+
+/** Settings both senders share. */
+export interface SenderOptions {
+  readonly connectionsPerOrigin: number;
+  /** Bytes of each response body kept for the attempt record. */
+  readonly excerptBytes: number;
+}
+
+/**
+ * Signs one request with the Standard Webhooks headers and POSTs it. The single place that builds
+ * the request, used on the main thread and inside the pool's workers alike, so both modes send
+ * byte-identical requests.
+ */
+export function postSigned(
+  http: HttpDispatcher,
+  request: DeliveryRequest,
+  excerptBytes: number,
+): Promise<HttpResult> {
+  const { target, eventId, timestampSec, body } = request;
+  return http.post({
+    url: target.url,
+    body,
+    headers: {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'user-agent': 'sluice/0.1',
+      ...webhookHeaders(target.keys, eventId, timestampSec, body),
+    },
+    timeoutMs: target.timeoutMs,
+    connectTimeoutMs: target.connectTimeoutMs,
+    excerptBytes,
+  });
+}
+
+/** Sends on the main thread: no thread hop, the POST's own CPU only. */
+export class InProcessSender implements DeliverySender {
+  readonly #http: HttpDispatcher;
+  readonly #excerptBytes: number;
+
+  constructor(options: SenderOptions) {
+    this.#http = new HttpDispatcher(options.connectionsPerOrigin);
+    this.#excerptBytes = options.excerptBytes;
+  }
+
+  send(request: DeliveryRequest): Promise<HttpResult> {
+    return postSigned(this.#http, request, this.#excerptBytes);
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}
