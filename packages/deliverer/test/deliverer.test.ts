@@ -1,143 +1,28 @@
-import { randomBytes } from 'node:crypto';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  AckWindowPublisher,
-  DeliveryHeaders,
-  buildConfig,
-  createLogger,
-  deliveriesStream,
-  delivererConsumer,
-  deliveryId,
-  deliverySubject,
-  provisionStreams,
-  type Config,
-} from '@sluice/core';
-import { Webhook } from 'standardwebhooks';
+import { deliveriesStream, delivererConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { Deliverer } from '../src/index.js';
+import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
 import {
-  startNats,
-  startReceiver,
-  uniqueName,
-  waitFor,
-  type RecordedRequest,
-  type TestNats,
-} from '../../../test/harness/index.js';
+  consumerIdle,
+  newDeliverer,
+  publishDelivery,
+  setup as setupWith,
+  startDeliverer,
+  verify,
+  type EndpointSpec,
+  type Setup,
+} from './fixture.js';
 
-function newSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
-}
-
-interface EndpointSpec {
-  id: string;
-  url: string;
-  secret?: string;
-  timeoutMs?: number;
-}
-
-interface Setup {
-  config: Config;
-  nc: NatsConnection;
-  jsm: JetStreamManager;
-  publisher: AckWindowPublisher;
-  secrets: Map<string, string>;
-}
-
-async function setup(nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> {
-  const secrets = new Map(endpoints.map((e) => [e.id, e.secret ?? newSecret()]));
-  const config = buildConfig(
-    JSON.stringify({
-      nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
-      // Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s. In-process: the
-      // default pool mode has its own tests (pool.test.ts), so both modes stay covered.
-      deliverer: {
-        mode: 'in-process',
-        retryMinMs: 50,
-        retryMaxMs: 200,
-        ackWaitMs: 1_000,
-        concurrency: 8,
-        maxAckPending: 64,
-      },
-      endpoints: endpoints.map((e) => ({
-        id: e.id,
-        url: e.url,
-        secret: secrets.get(e.id),
-        ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}),
-      })),
-    }),
-    {},
-  );
-  const nc = await nats.connect();
-  const jsm = await jetstreamManager(nc);
-  await provisionStreams(jsm, config.nats);
-  return { config, nc, jsm, publisher: new AckWindowPublisher(nc), secrets };
-}
-
-function newDeliverer(s: Setup): Deliverer {
-  const { config, nc, jsm } = s;
-  return new Deliverer({
-    nc,
-    jsm,
-    nats: config.nats,
-    deliverer: config.deliverer,
-    endpoints: config.endpoints,
-    logger: createLogger({ level: 'silent', pretty: false }),
+// Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s. In-process: the
+// default pool mode has its own tests (pool.test.ts), so both modes stay covered.
+const setup = (nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> =>
+  setupWith(nats, endpoints, {
+    mode: 'in-process',
+    retryMinMs: 50,
+    retryMaxMs: 200,
+    ackWaitMs: 1_000,
+    concurrency: 8,
+    maxAckPending: 64,
   });
-}
-
-/** Starts a deliverer and stops it when the test's scope ends, even on failure. */
-async function startDeliverer(s: Setup): Promise<Deliverer & AsyncDisposable> {
-  const d = newDeliverer(s);
-  await d.start();
-  return Object.assign(d, { [Symbol.asyncDispose]: () => d.stop() });
-}
-
-interface TestDelivery {
-  eventId: string;
-  endpoint: string;
-  body: Buffer;
-}
-
-/** Publishes one delivery the way the router does. */
-async function publishDelivery(s: Setup, endpoint: string, partition = 0): Promise<TestDelivery> {
-  const eventId = uniqueName('evt');
-  const body = Buffer.from(
-    JSON.stringify({
-      specversion: '1.0',
-      id: eventId,
-      type: 'mysql.shop.orders.insert',
-      data: { name: 'Zoë 🚀', total: '19.90' },
-    }).replace(',', ', '),
-    'utf8',
-  );
-  await s.publisher.publish(
-    deliverySubject(s.config.nats, endpoint, partition),
-    body,
-    deliveryId(eventId, 'sub1'),
-    {
-      [DeliveryHeaders.eventId]: eventId,
-      [DeliveryHeaders.subscription]: 'sub1',
-      [DeliveryHeaders.endpoint]: endpoint,
-    },
-  );
-  return { eventId, endpoint, body };
-}
-
-/** Verifies a received request with the independent standardwebhooks package; throws when it does not. */
-function verify(secret: string, r: RecordedRequest): unknown {
-  return new Webhook(secret).verify(r.body, {
-    'webhook-id': String(r.headers['webhook-id']),
-    'webhook-timestamp': String(r.headers['webhook-timestamp']),
-    'webhook-signature': String(r.headers['webhook-signature']),
-  });
-}
-
-/** True when the deliverer consumer holds nothing: every message acked or terminated. */
-async function consumerIdle(s: Setup): Promise<boolean> {
-  const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-}
 
 describe('Deliverer', () => {
   it('POSTs each delivery with the event body, CloudEvents content type and verifiable Standard Webhooks headers', async () => {

@@ -1,125 +1,37 @@
-import { randomBytes } from 'node:crypto';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  AckWindowPublisher,
-  DeliveryHeaders,
-  buildConfig,
-  createLogger,
-  deliveriesStream,
-  delivererConsumer,
-  deliveryId,
-  deliverySubject,
-  provisionStreams,
-  type Config,
-} from '@sluice/core';
-import { Webhook } from 'standardwebhooks';
+import { deliveriesStream, delivererConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { Deliverer } from '../src/index.js';
+import type { Deliverer } from '../src/index.js';
+import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
 import {
-  startNats,
-  startReceiver,
-  uniqueName,
-  waitFor,
-  type RecordedRequest,
-  type TestNats,
-} from '../../../test/harness/index.js';
+  consumerIdle,
+  newDeliverer,
+  publishDelivery,
+  setup as setupWith,
+  startDeliverer,
+  verify,
+  type EndpointSpec,
+  type Setup,
+} from './fixture.js';
 
 // The deliverer in `mode: pool`: POSTs signed and sent by Piscina worker threads, in batches. The
 // workers load the built dist/delivery-worker.js, so these tests run after `turbo run build`.
 
-interface Setup {
-  config: Config;
-  nc: NatsConnection;
-  jsm: JetStreamManager;
-  publisher: AckWindowPublisher;
-  secrets: Map<string, string>;
-}
-
 const POOL_BATCH = 4;
 
-async function setup(
-  nats: TestNats,
-  endpoints: { id: string; url: string; timeoutMs?: number }[],
-): Promise<Setup> {
-  const secrets = new Map(endpoints.map((e) => [e.id, `whsec_${randomBytes(32).toString('base64')}`]));
-  const config = buildConfig(
-    JSON.stringify({
-      nats: { url: nats.url, prefix: uniqueName('dp'), partitions: 4 },
-      deliverer: {
-        mode: 'pool',
-        poolThreads: 2,
-        poolBatch: POOL_BATCH,
-        // Long enough that a burst pulled in one fetch goes out in full batches.
-        poolBatchWaitMs: 100,
-        retryMinMs: 50,
-        retryMaxMs: 200,
-        ackWaitMs: 1_000,
-        // Above every test's delivery count: all are in flight at once, none waits for a slot. (A
-        // message left in a fetch behind full slots reports no progress, and ack_wait is only 1 s here.)
-        concurrency: 32,
-        maxAckPending: 64,
-      },
-      endpoints: endpoints.map((e) => ({ ...e, secret: secrets.get(e.id) })),
-    }),
-    {},
-  );
-  const nc = await nats.connect();
-  const jsm = await jetstreamManager(nc);
-  await provisionStreams(jsm, config.nats);
-  return { config, nc, jsm, publisher: new AckWindowPublisher(nc), secrets };
-}
-
-function newDeliverer(s: Setup): Deliverer {
-  return new Deliverer({
-    nc: s.nc,
-    jsm: s.jsm,
-    nats: s.config.nats,
-    deliverer: s.config.deliverer,
-    endpoints: s.config.endpoints,
-    logger: createLogger({ level: 'silent', pretty: false }),
+const setup = (nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> =>
+  setupWith(nats, endpoints, {
+    mode: 'pool',
+    poolThreads: 2,
+    poolBatch: POOL_BATCH,
+    // Long enough that a burst pulled in one fetch goes out in full batches.
+    poolBatchWaitMs: 100,
+    retryMinMs: 50,
+    retryMaxMs: 200,
+    ackWaitMs: 1_000,
+    // Above every test's delivery count: all are in flight at once, none waits for a slot.
+    concurrency: 32,
+    maxAckPending: 64,
   });
-}
-
-async function startDeliverer(s: Setup): Promise<Deliverer & AsyncDisposable> {
-  const d = newDeliverer(s);
-  await d.start();
-  return Object.assign(d, { [Symbol.asyncDispose]: () => d.stop() });
-}
-
-async function publishDelivery(
-  s: Setup,
-  endpoint: string,
-  n = 0,
-): Promise<{ eventId: string; body: Buffer }> {
-  const eventId = uniqueName('evt');
-  const body = Buffer.from(JSON.stringify({ specversion: '1.0', id: eventId, data: { n, name: 'Zoë 🚀' } }));
-  await s.publisher.publish(
-    deliverySubject(s.config.nats, endpoint, n % 4),
-    body,
-    deliveryId(eventId, 'sub1'),
-    {
-      [DeliveryHeaders.eventId]: eventId,
-      [DeliveryHeaders.subscription]: 'sub1',
-      [DeliveryHeaders.endpoint]: endpoint,
-    },
-  );
-  return { eventId, body };
-}
-
-/** Verifies with the independent standardwebhooks package; throws when the signature does not hold. */
-function verify(secret: string, r: RecordedRequest): unknown {
-  return new Webhook(secret).verify(r.body, {
-    'webhook-id': String(r.headers['webhook-id']),
-    'webhook-timestamp': String(r.headers['webhook-timestamp']),
-    'webhook-signature': String(r.headers['webhook-signature']),
-  });
-}
-
-async function consumerIdle(s: Setup): Promise<boolean> {
-  const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-}
 
 describe('Deliverer in pool mode', () => {
   it('delivers every delivery once, signed per endpoint, in batches of at most poolBatch', async () => {
