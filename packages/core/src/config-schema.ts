@@ -7,6 +7,23 @@ import { Type, type Static } from '@sinclair/typebox';
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description: 'identifier' });
 const closed = { additionalProperties: false } as const;
 
+/** A retry schedule: the delay before each attempt, ms; the first is the delay of the first attempt. */
+const Schedule = Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 100 });
+
+/** The default retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (≈ 75.6 h). */
+export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
+  0,
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3600_000,
+  5 * 3600_000,
+  10 * 3600_000,
+  14 * 3600_000,
+  20 * 3600_000,
+  24 * 3600_000,
+];
+
 export const NatsSchema = Type.Object(
   {
     url: Type.Optional(
@@ -22,6 +39,11 @@ export const NatsSchema = Type.Object(
     eventsMaxBytes: Type.Integer({ default: -1, minimum: -1 }),
     deliveriesMaxAgeMs: Type.Integer({ default: 14 * 24 * 3600_000, minimum: 60_000 }),
     deliveriesMaxBytes: Type.Integer({ default: -1, minimum: -1 }),
+    retriesMaxAgeMs: Type.Integer({ default: 14 * 24 * 3600_000, minimum: 60_000 }),
+    dlqMaxAgeMs: Type.Integer({ default: 30 * 24 * 3600_000, minimum: 60_000 }),
+    dlqMaxBytes: Type.Integer({ default: -1, minimum: -1 }),
+    attemptsMaxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 60_000 }),
+    attemptsMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: -1 }),
     duplicateWindowMs: Type.Integer({ default: 120_000, minimum: 1_000 }),
     connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
     user: Type.Optional(Type.String()),
@@ -71,7 +93,11 @@ export const EndpointSchema = Type.Object(
     secret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' }),
     timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
     connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
+    headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
     enabled: Type.Boolean({ default: true }),
+    maxInFlight: Type.Integer({ default: 64, minimum: 1, maximum: 10_000 }),
+    ratePerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    retrySchedule: Type.Optional(Schedule),
   },
   closed,
 );
@@ -81,6 +107,7 @@ export const SubscriptionSchema = Type.Object(
     id: Id,
     endpoint: Id,
     types: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    retrySchedule: Type.Optional(Schedule),
   },
   closed,
 );
@@ -108,10 +135,28 @@ export const RouterSchema = Type.Object(
 export const DelivererSchema = Type.Object(
   {
     concurrency: Type.Integer({ default: 128, minimum: 1, maximum: 10_000 }),
-    maxAckPending: Type.Integer({ default: 1024, minimum: 1 }),
     ackWaitMs: Type.Integer({ default: 30_000, minimum: 1_000 }),
-    retryMinMs: Type.Integer({ default: 1_000, minimum: 0 }),
-    retryMaxMs: Type.Integer({ default: 300_000, minimum: 0 }),
+    retrySchedule: Type.Array(Type.Integer({ minimum: 0 }), {
+      minItems: 1,
+      maxItems: 100,
+      default: [...DEFAULT_RETRY_SCHEDULE_MS],
+    }),
+    retryJitter: Type.Number({ default: 0.2, minimum: 0, maximum: 1 }),
+    retryAfterMaxMs: Type.Integer({ default: 24 * 3600_000, minimum: 0 }),
+    retryMaxWaiting: Type.Integer({ default: 100_000, minimum: 1 }),
+    nonRetryableStatuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+      default: [400, 401, 403, 404, 413, 422],
+    }),
+    throttleStatuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+      default: [429, 502, 503, 504],
+    }),
+    breakerWindowMs: Type.Integer({ default: 30_000, minimum: 10 }),
+    breakerMinRequests: Type.Integer({ default: 20, minimum: 1 }),
+    breakerFailureRatio: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1 }),
+    breakerOpenMs: Type.Integer({ default: 30_000, minimum: 10 }),
+    breakerMaxOpenMs: Type.Integer({ default: 600_000, minimum: 10 }),
+    breakerProbes: Type.Integer({ default: 1, minimum: 1, maximum: 1_000 }),
+    disableAfterMs: Type.Integer({ default: 5 * 24 * 3600_000, minimum: 10 }),
     responseExcerptBytes: Type.Integer({ default: 1024, minimum: 0, maximum: 65_536 }),
     connectionsPerOrigin: Type.Integer({ default: 32, minimum: 1, maximum: 1024 }),
     // Where the POSTs run: on the main thread, or batched into a Piscina worker pool. The default is

@@ -10,7 +10,7 @@ import { isValidTypePattern } from './type-pattern.js';
 export interface ConfigProblem {
   /** JSON-pointer-like path, e.g. `/endpoints/0/secret`, or `env:SLUICE_NATS_PORT`. */
   readonly path: string;
-  /** Stable problem kind: `unknown-key`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`. */
+  /** Stable problem kind: `unknown-key`, `renamed`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`. */
   readonly kind: string;
   readonly message: string;
 }
@@ -70,9 +70,10 @@ export function buildConfig(
 
   const withDefaults = Value.Default(ConfigSchema, value);
   const required = new Set<string>();
+  const renamed = renamedKeys(withDefaults as Record<string, unknown>, problems);
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     // A missing required key also fails its own type check ("Expected string"); report it once.
-    if (required.has(e.path)) continue;
+    if (required.has(e.path) || renamed.has(e.path)) continue;
     if (e.type === ValueErrorType.ObjectRequiredProperty) required.add(e.path);
     problems.push(schemaProblem(e));
   }
@@ -86,6 +87,30 @@ export function buildConfig(
     });
   }
   return deepFreeze(withDefaults as Config);
+}
+
+/** Settings that were replaced: using one is an error that names the replacement. */
+const RENAMED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  deliverer: {
+    retryMinMs: 'deliverer.retrySchedule (a list of delays, ms)',
+    retryMaxMs: 'deliverer.retrySchedule (a list of delays, ms)',
+    maxAckPending: 'endpoints[].maxInFlight (each endpoint has its own consumer)',
+  },
+};
+
+/** Reports every renamed key in use; returns their paths so that the schema's unknown-key error is not repeated. */
+function renamedKeys(value: Record<string, unknown>, problems: ConfigProblem[]): Set<string> {
+  const paths = new Set<string>();
+  for (const [section, keys] of Object.entries(RENAMED)) {
+    const v = value[section];
+    if (v === null || typeof v !== 'object') continue;
+    for (const [key, replacement] of Object.entries(keys)) {
+      if (!(key in v)) continue;
+      paths.add(`/${section}/${key}`);
+      problems.push({ path: `/${section}/${key}`, kind: 'renamed', message: `replaced by ${replacement}` });
+    }
+  }
+  return paths;
 }
 
 /**
@@ -227,7 +252,7 @@ function crossCheck(config: Item, problems: ConfigProblem[]): void {
       });
   }
   orderedPair(config.capture, '/capture', 'reconnectMinMs', 'reconnectMaxMs', problems);
-  orderedPair(config.deliverer, '/deliverer', 'retryMinMs', 'retryMaxMs', problems);
+  orderedPair(config.deliverer, '/deliverer', 'breakerOpenMs', 'breakerMaxOpenMs', problems);
 }
 
 function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[]): void {
@@ -360,22 +385,26 @@ function coerce(raw: string, schema: TSchema, name: string, problems: ConfigProb
     return INVALID;
   }
   if (TypeGuard.IsArray(schema)) {
+    const numeric = TypeGuard.IsInteger(schema.items) || TypeGuard.IsNumber(schema.items);
     // A JSON array keeps items that contain commas (SQL statements in SLUICE_EMBEDDED_INIT_SQL).
-    if (!raw.trimStart().startsWith('['))
-      return raw
+    if (!raw.trimStart().startsWith('[')) {
+      const items = raw
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      // Invalid numbers stay NaN and are reported by the schema against the setting.
+      return numeric ? items.map(Number) : items;
+    }
     try {
       const list: unknown = JSON.parse(raw);
-      if (Array.isArray(list) && list.every((x) => typeof x === 'string')) return list;
+      if (Array.isArray(list) && list.every((x) => typeof x === (numeric ? 'number' : 'string'))) return list;
     } catch {
       // reported below
     }
     problems.push({
       path: `env:${name}`,
       kind: 'type',
-      message: 'expected a JSON array of strings or a comma-separated list',
+      message: `expected a JSON array of ${numeric ? 'numbers' : 'strings'} or a comma-separated list`,
     });
     return INVALID;
   }

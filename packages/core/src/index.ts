@@ -11,7 +11,22 @@ export {
   deliverySubject,
   deliveryEndpointFilter,
   routerConsumer,
-  delivererConsumer,
+  endpointConsumer,
+  retrySchedulerConsumer,
+  retriesStream,
+  dlqStream,
+  attemptsStream,
+  retriesStreamSubjects,
+  dlqStreamSubjects,
+  attemptsStreamSubjects,
+  retrySubject,
+  dlqSubject,
+  dlqEndpointFilter,
+  attemptSubject,
+  attemptsFilter,
+  endpointsBucket,
+  rateLimitBucket,
+  partitionFromDeliverySubject,
   checkpointsBucket,
   typeFromEventSubject,
   partitionFromEventSubject,
@@ -21,13 +36,13 @@ export {
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
-export { cdcEventId, ingestEventId, deliveryId } from './event-id.js';
+export { cdcEventId, ingestEventId, deliveryId, retryMsgId, redriveMsgId } from './event-id.js';
 export type { CdcPosition } from './event-id.js';
 export { cdcEvent, cdcEventType, encodeEvent, decodeEvent } from './envelope.js';
 export type { CloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
 export { isValidTypePattern, compileTypePattern } from './type-pattern.js';
 export type { TypeMatcher } from './type-pattern.js';
-export { ConfigSchema, ENV_SECTIONS } from './config-schema.js';
+export { ConfigSchema, ENV_SECTIONS, DEFAULT_RETRY_SCHEDULE_MS } from './config-schema.js';
 export type {
   Config,
   NatsConfig,
@@ -46,7 +61,14 @@ export { createLogger, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js';
 export type { ServerFacts, ConnectNatsOptions } from './nats.js';
-export { provisionStreams, streamConfigs, openCheckpoints, ensureDurable } from './provision.js';
+export {
+  provisionStreams,
+  streamConfigs,
+  openCheckpoints,
+  openEndpointHealth,
+  openRateLimits,
+  ensureDurable,
+} from './provision.js';
 export type { DurableSpec } from './provision.js';
 export { startPullLoop } from './pull-loop.js';
 export type { PullLoop, PullLoopOptions } from './pull-loop.js';

@@ -3,7 +3,8 @@ import {
   checkpointsBucket,
   deliveriesStream,
   deliveriesStreamSubjects,
-  delivererConsumer,
+  endpointConsumer,
+  retrySchedulerConsumer,
   deliveryEndpointFilter,
   deliverySubject,
   escapeToken,
@@ -36,7 +37,8 @@ describe('names with the default prefix', () => {
     expect(deliverySubject(def, 'billing', 7)).toBe('sluice.deliveries.billing.7');
     expect(deliveryEndpointFilter(def, 'billing')).toBe('sluice.deliveries.billing.>');
     expect(routerConsumer(12)).toBe('router-p12');
-    expect(delivererConsumer()).toBe('deliverer');
+    expect(endpointConsumer('billing')).toBe('deliver-billing');
+    expect(retrySchedulerConsumer()).toBe('retry-scheduler');
     expect(checkpointsBucket(def)).toBe('sluice_checkpoints');
   });
 });

@@ -33,6 +33,66 @@ export function deliveriesStream(ns: NameSpace): string {
   return `${upper(ns)}_DELIVERIES`;
 }
 
+/** Stream holding retries waiting for their due time: `SLUICE_RETRIES` (decision 0007). */
+export function retriesStream(ns: NameSpace): string {
+  return `${upper(ns)}_RETRIES`;
+}
+
+/** Stream holding dead-lettered deliveries: `SLUICE_DLQ`. */
+export function dlqStream(ns: NameSpace): string {
+  return `${upper(ns)}_DLQ`;
+}
+
+/** Stream holding one record per delivery attempt: `SLUICE_ATTEMPTS`. */
+export function attemptsStream(ns: NameSpace): string {
+  return `${upper(ns)}_ATTEMPTS`;
+}
+
+/** Subjects bound to the retries stream: `sluice.retries.>`. */
+export function retriesStreamSubjects(ns: NameSpace): string[] {
+  return [`${ns.prefix}.retries.>`];
+}
+
+/** Subjects bound to the DLQ stream: `sluice.dlq.>`. */
+export function dlqStreamSubjects(ns: NameSpace): string[] {
+  return [`${ns.prefix}.dlq.>`];
+}
+
+/** Subjects bound to the attempts stream: `sluice.attempts.>`. */
+export function attemptsStreamSubjects(ns: NameSpace): string[] {
+  return [`${ns.prefix}.attempts.>`];
+}
+
+/** Subject of a waiting retry: `sluice.retries.<endpoint>.<partition>`. */
+export function retrySubject(ns: NameSpace, endpointId: string, partition: number): string {
+  return `${ns.prefix}.retries.${escapeToken(endpointId)}.${partition}`;
+}
+
+/** Subject of a dead-lettered delivery: `sluice.dlq.<endpoint>.<partition>`. */
+export function dlqSubject(ns: NameSpace, endpointId: string, partition: number): string {
+  return `${ns.prefix}.dlq.${escapeToken(endpointId)}.${partition}`;
+}
+
+/** Filter of one endpoint's dead letters (`*` for every endpoint): `sluice.dlq.<endpoint>.>`. */
+export function dlqEndpointFilter(ns: NameSpace, endpointId: string | undefined): string {
+  return `${ns.prefix}.dlq.${endpointId === undefined ? '*' : escapeToken(endpointId)}.>`;
+}
+
+/** Subject of one attempt record: `sluice.attempts.<endpoint>.<event id>`. */
+export function attemptSubject(ns: NameSpace, endpointId: string, eventId: string): string {
+  return `${ns.prefix}.attempts.${escapeToken(endpointId)}.${escapeToken(eventId)}`;
+}
+
+/**
+ * Filter of attempt records by endpoint, event id, or both (`*` for the one left out):
+ * `sluice.attempts.<endpoint>.<event id>`.
+ */
+export function attemptsFilter(ns: NameSpace, by: { endpointId?: string; eventId?: string }): string {
+  const ep = by.endpointId === undefined ? '*' : escapeToken(by.endpointId);
+  const ev = by.eventId === undefined ? '*' : escapeToken(by.eventId);
+  return `${ns.prefix}.attempts.${ep}.${ev}`;
+}
+
 /** Subjects bound to the events stream: `sluice.events.>`. */
 export function eventsStreamSubjects(ns: NameSpace): string[] {
   return [`${ns.prefix}.events.>`];
@@ -71,14 +131,33 @@ export function routerConsumer(partition: number): string {
   return `router-p${partition}`;
 }
 
-/** Durable consumer name shared by every deliverer process: `deliverer`. */
-export function delivererConsumer(): string {
-  return 'deliverer';
+/**
+ * Durable consumer of one endpoint's deliveries, shared by every deliverer process:
+ * `deliver-<endpoint>`. Its `max_ack_pending` is the endpoint's concurrency cap (decision 0007).
+ */
+export function endpointConsumer(endpointId: string): string {
+  // Endpoint ids match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (config schema): legal consumer names as they are.
+  return `deliver-${endpointId}`;
+}
+
+/** Durable consumer of the retries stream, shared by every deliverer process: `retry-scheduler`. */
+export function retrySchedulerConsumer(): string {
+  return 'retry-scheduler';
 }
 
 /** KV bucket holding capture checkpoints, one key per source: `sluice_checkpoints`. */
 export function checkpointsBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_checkpoints`;
+}
+
+/** KV bucket holding endpoint health (breaker, throttle, disabled), one key per endpoint: `sluice_endpoints`. */
+export function endpointsBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_endpoints`;
+}
+
+/** KV bucket holding per-second rate-limit token counts: `sluice_ratelimit`. */
+export function rateLimitBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_ratelimit`;
 }
 
 /**
@@ -142,4 +221,22 @@ export const DeliveryHeaders = {
   eventId: 'Sluice-Event-Id',
   subscription: 'Sluice-Subscription',
   endpoint: 'Sluice-Endpoint',
+  /** Number of the attempt this message is for, 1-based; absent means 1. */
+  attempt: 'Sluice-Attempt',
+  /** On a waiting retry: when it is due, ms since the epoch. */
+  due: 'Sluice-Due',
+  /** On a dead letter: why (`exhausted`, `non-retryable-status`, `unknown-endpoint`). */
+  reason: 'Sluice-Reason',
+  /** On a dead letter: the last HTTP status, when there was one. */
+  status: 'Sluice-Status',
+  /** On a dead letter: the last error code (`timeout`, `network`), when there was one. */
+  error: 'Sluice-Error',
+  /** On a dead letter: when it was dead-lettered, ms since the epoch. */
+  failedAt: 'Sluice-Failed-At',
 } as const;
+
+/** Reads the partition number from a delivery, retry or DLQ subject (its last token), or `undefined`. */
+export function partitionFromDeliverySubject(subject: string): number | undefined {
+  const p = Number.parseInt(subject.slice(subject.lastIndexOf('.') + 1), 10);
+  return Number.isInteger(p) ? p : undefined;
+}

@@ -12,11 +12,19 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConfig } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import {
+  attemptsStream,
+  attemptsStreamSubjects,
   checkpointsBucket,
   deliveriesStream,
   deliveriesStreamSubjects,
+  dlqStream,
+  dlqStreamSubjects,
+  endpointsBucket,
   eventsStream,
   eventsStreamSubjects,
+  rateLimitBucket,
+  retriesStream,
+  retriesStreamSubjects,
 } from './names.js';
 
 const NS_PER_MS = 1_000_000;
@@ -47,6 +55,30 @@ export function streamConfigs(config: NatsConfig): (Partial<StreamConfig> & { na
       max_bytes: config.deliveriesMaxBytes,
       description:
         'sluice: one message per (event, subscription), subject <prefix>.deliveries.<endpoint>.<partition>',
+    },
+    {
+      ...common,
+      name: retriesStream(config),
+      subjects: retriesStreamSubjects(config),
+      max_age: config.retriesMaxAgeMs * NS_PER_MS,
+      max_bytes: -1,
+      description: 'sluice: deliveries waiting for their next attempt, subject <prefix>.retries.<endpoint>.<partition>',
+    },
+    {
+      ...common,
+      name: dlqStream(config),
+      subjects: dlqStreamSubjects(config),
+      max_age: config.dlqMaxAgeMs * NS_PER_MS,
+      max_bytes: config.dlqMaxBytes,
+      description: 'sluice: dead-lettered deliveries, subject <prefix>.dlq.<endpoint>.<partition>',
+    },
+    {
+      ...common,
+      name: attemptsStream(config),
+      subjects: attemptsStreamSubjects(config),
+      max_age: config.attemptsMaxAgeMs * NS_PER_MS,
+      max_bytes: config.attemptsMaxBytes,
+      description: 'sluice: one record per delivery attempt, subject <prefix>.attempts.<endpoint>.<event id>',
     },
   ];
 }
@@ -89,11 +121,32 @@ export async function provisionStreams(jsm: JetStreamManager, config: NatsConfig
 }
 
 /** Opens (creating when missing) the KV bucket holding capture checkpoints. */
-export async function openCheckpoints(nc: NatsConnection, config: NatsConfig): Promise<KV> {
-  const name = checkpointsBucket(config);
+export function openCheckpoints(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, checkpointsBucket(config), { history: 5 });
+}
+
+/** Opens (creating when missing) the KV bucket holding endpoint health (decision 0007). */
+export function openEndpointHealth(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, endpointsBucket(config), { history: 5 });
+}
+
+/**
+ * Opens (creating when missing) the KV bucket of rate-limit token counts. Keys are per second and die
+ * with the bucket's max age: nats-server 2.9 ignores per-key TTLs (field notes).
+ */
+export function openRateLimits(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, rateLimitBucket(config), { history: 1, ttl: 60_000 });
+}
+
+async function openBucket(
+  nc: NatsConnection,
+  config: NatsConfig,
+  name: string,
+  options: { history: number; ttl?: number },
+): Promise<KV> {
   try {
     return await new Kvm(nc).create(name, {
-      history: 5,
+      ...options,
       replicas: config.replicas,
       storage: StorageType.File,
     });

@@ -14,3 +14,7 @@ export { DeliveryPool } from './delivery-pool.js';
 export type { DeliveryPoolOptions } from './delivery-pool.js';
 export { Batcher, timerScheduler } from './batcher.js';
 export type { BatcherOptions, Scheduler } from './batcher.js';
+export { encodeAttempt, decodeAttempt } from './attempt-record.js';
+export type { AttemptRecord } from './attempt-record.js';
+export { HEALTHY, encodeHealth, decodeHealth } from './endpoint-health.js';
+export type { EndpointHealth } from './endpoint-health.js';
