@@ -30,7 +30,7 @@ describe('crash: kill -9 of sluice up while 5,000 rows are written', () => {
       logging: { level: 'warn' },
       // Short ack waits so that work in flight at the kill is redelivered within seconds.
       router: { ackWaitMs: 2_000 },
-      deliverer: { ackWaitMs: 2_000, retryMinMs: 100, retryMaxMs: 1_000 },
+      deliverer: { ackWaitMs: 2_000, retrySchedule: [0, 100, 200, 500, 1_000, 1_000] },
       sources: [{ id: 'crash', url: db.captureUrl, include: [schema] }],
       endpoints: [{ id: 'hook', url: hook.url, secret: `whsec_${randomBytes(32).toString('base64')}` }],
       subscriptions: [{ id: 'all', endpoint: 'hook', types: [`mysql.${schema}.>`] }],

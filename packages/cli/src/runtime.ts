@@ -123,12 +123,16 @@ async function startRole(
         nats: config.nats,
         deliverer: config.deliverer,
         endpoints: config.endpoints,
+        subscriptions: config.subscriptions,
         logger,
       });
       await deliverer.start();
       return {
         stop: () => deliverer.stop(),
-        stats: () => ({ delivered: deliverer.stats.delivered, retried: deliverer.stats.retried }),
+        stats: () => {
+          const { delivered, retried, deadLettered, parked } = deliverer.stats;
+          return { delivered, retried, deadLettered, parked };
+        },
       };
     }
   }

@@ -56,7 +56,7 @@ describe('sluice: configuration errors', () => {
     const shortSecret = 'whsec_c2hvcnQtc2VjcmV0';
     const r = await run(['router'], {
       nats: { url: 'nats://127.0.0.1:1', partitions: 0, bogus: true },
-      deliverer: { retryMinMs: 5_000, retryMaxMs: 100 },
+      deliverer: { retryMinMs: 5_000, breakerOpenMs: 5_000, breakerMaxOpenMs: 100 },
       endpoints: [{ id: 'a', url: 'ftp://example.com/x', secret: shortSecret }],
       subscriptions: [{ id: 's', endpoint: 'missing', types: ['a.>.b'] }],
     });
@@ -66,6 +66,7 @@ describe('sluice: configuration errors', () => {
       '/nats/partitions',
       '/nats/bogus',
       '/deliverer/retryMinMs',
+      '/deliverer/breakerOpenMs',
       '/endpoints/0/url',
       '/endpoints/0/secret',
       '/subscriptions/0/endpoint',
@@ -216,7 +217,7 @@ describe('secrets stay out of the logs', () => {
       config: {
         logging: { level: 'debug' },
         nats: { url: nats.url, prefix: uniqueName('sec') },
-        deliverer: { retryMinMs: 50, retryMaxMs: 200 },
+        deliverer: { retrySchedule: [0, 50, 100, 200] },
         sources: [{ id: 'db', url: db.captureUrl, include: [schema] }],
         endpoints: [
           { id: 'hook', url: hook.url, secret },

@@ -92,7 +92,7 @@ describe('docs/configuration.md', () => {
     const known = new Set([...envSettings().map((s) => s.name), ...RESERVED_ENV]);
     const mentioned = new Set(doc.match(/SLUICE_[A-Z0-9_]+/g) ?? []);
     // Stream names and error codes are not variables.
-    const notVariables = /^SLUICE_(EVENTS|DELIVERIES|CONFIG_[A-Z_]+|PUBLISH_FAILED)$/;
+    const notVariables = /^SLUICE_(EVENTS|DELIVERIES|RETRIES|DLQ|ATTEMPTS|CONFIG_[A-Z_]+|PUBLISH_FAILED)$/;
     const typos = ['SLUICE_NATS_PORT']; // quoted as the example of a rejected typo
     for (const name of mentioned) {
       if (notVariables.test(name) || typos.includes(name)) continue;

@@ -24,6 +24,11 @@ describe('defaults', () => {
       eventsMaxBytes: -1,
       deliveriesMaxAgeMs: 1_209_600_000,
       deliveriesMaxBytes: -1,
+      retriesMaxAgeMs: 1_209_600_000,
+      dlqMaxAgeMs: 2_592_000_000,
+      dlqMaxBytes: -1,
+      attemptsMaxAgeMs: 604_800_000,
+      attemptsMaxBytes: 1_073_741_824,
       duplicateWindowMs: 120_000,
       connectTimeoutMs: 5_000,
     });
@@ -32,6 +37,10 @@ describe('defaults', () => {
     expect(c.capture.publishWindow).toBe(1024);
     expect(c.router.ackWaitMs).toBe(30_000);
     expect(c.deliverer.concurrency).toBe(128);
+    expect(c.deliverer.retrySchedule).toEqual([
+      0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000,
+    ]);
+    expect(c.deliverer.disableAfterMs).toBe(5 * 24 * 3600_000);
     expect(c.sources).toEqual([]);
     expect(c.endpoints).toEqual([]);
     expect(c.subscriptions).toEqual([]);
@@ -71,6 +80,7 @@ ${endpointsYaml}`,
       timeoutMs: 10_000,
       connectTimeoutMs: 5_000,
       enabled: true,
+      maxInFlight: 64,
     });
   });
 
@@ -139,6 +149,35 @@ subscriptions:
     expect(error!.message).toMatch(/^sluice\.yaml has 11 problem\(s\):/);
   });
 
+  it('names the replacement of a renamed setting, once, instead of calling it unknown', () => {
+    const problems = problemsOf('deliverer: { retryMinMs: 10, retryMaxMs: 20, maxAckPending: 5 }');
+    expect(problems).toEqual([
+      {
+        path: '/deliverer/retryMinMs',
+        kind: 'renamed',
+        message: expect.stringContaining('deliverer.retrySchedule'),
+      },
+      {
+        path: '/deliverer/retryMaxMs',
+        kind: 'renamed',
+        message: expect.stringContaining('deliverer.retrySchedule'),
+      },
+      {
+        path: '/deliverer/maxAckPending',
+        kind: 'renamed',
+        message: expect.stringContaining('endpoints[].maxInFlight'),
+      },
+    ]);
+  });
+
+  it('reads a list of numbers from the environment, comma-separated or as JSON', () => {
+    const env = (v: string) =>
+      buildConfig('', { SLUICE_DELIVERER_RETRY_SCHEDULE: v }).deliverer.retrySchedule;
+    expect(env('0, 100,200')).toEqual([0, 100, 200]);
+    expect(env('[0, 5000]')).toEqual([0, 5000]);
+    expect(() => env('0,soon')).toThrow(/retrySchedule/);
+  });
+
   it('rejects unknown keys at every level', () => {
     const problems = problemsOf(`
 extra: 1
@@ -190,7 +229,7 @@ subscriptions: [{ id: sub, endpoint: e, types: [">"], x: 1 }]
     const problems = problemsOf(`
 nats: { partitions: 0, prefix: Sluice }
 capture: { reconnectMinMs: 5000, reconnectMaxMs: 1000 }
-deliverer: { retryMinMs: 10, retryMaxMs: 1 }
+deliverer: { breakerOpenMs: 30, breakerMaxOpenMs: 20, retrySchedule: [5, 10] }
 sources:
   - id: shop
     url: postgres://db/shop
@@ -209,7 +248,8 @@ subscriptions:
         ['/nats/partitions', 'range'],
         ['/nats/prefix', 'format'],
         ['/capture/reconnectMinMs', 'range'],
-        ['/deliverer/retryMinMs', 'range'],
+        ['/deliverer/breakerOpenMs', 'range'],
+        ['/deliverer/retrySchedule/0', 'range'],
         ['/sources/0/url', 'format'],
         ['/endpoints/0/url', 'format'],
         ['/endpoints/1/id', 'format'],

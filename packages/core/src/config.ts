@@ -253,6 +253,11 @@ function crossCheck(config: Item, problems: ConfigProblem[]): void {
   }
   orderedPair(config.capture, '/capture', 'reconnectMinMs', 'reconnectMaxMs', problems);
   orderedPair(config.deliverer, '/deliverer', 'breakerOpenMs', 'breakerMaxOpenMs', problems);
+  firstAttemptImmediate(config.deliverer, '/deliverer/retrySchedule', problems);
+  for (const [e, i] of items(config.endpoints))
+    firstAttemptImmediate(e, `/endpoints/${i}/retrySchedule`, problems);
+  for (const [s, i] of items(config.subscriptions))
+    firstAttemptImmediate(s, `/subscriptions/${i}/retrySchedule`, problems);
 }
 
 function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[]): void {
@@ -268,6 +273,15 @@ function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[])
     problems.push({ path, kind: 'format', message: 'only http and https URLs are delivered to' });
   if (url.username || url.password)
     problems.push({ path, kind: 'format', message: 'credentials in the URL are not allowed' });
+}
+
+// A first attempt held back would sit ack-pending in its endpoint's consumer for the whole delay and
+// take one of its maxInFlight slots: a first-attempt delay would cap throughput at maxInFlight / delay.
+function firstAttemptImmediate(section: unknown, path: string, problems: ConfigProblem[]): void {
+  const schedule =
+    section !== null && typeof section === 'object' ? (section as Item).retrySchedule : undefined;
+  if (Array.isArray(schedule) && schedule.length > 0 && schedule[0] !== 0)
+    problems.push({ path: `${path}/0`, kind: 'range', message: 'the first attempt is immediate: must be 0' });
 }
 
 function orderedPair(

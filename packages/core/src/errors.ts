@@ -27,6 +27,8 @@ export const ErrorCodes = {
   SLUICE_EMBEDDED_BINARY_MISSING: 'An embedded server binary (nats-server, mariadbd) is not installed.',
   SLUICE_EMBEDDED_START_FAILED: 'An embedded server did not start or did not become ready in time.',
   SLUICE_USAGE: 'The command line was not understood.',
+  SLUICE_UNKNOWN_ENDPOINT: 'The command names an endpoint id that is not in the configuration.',
+  SLUICE_DEAD_LETTER_NOT_FOUND: 'The DLQ stream holds no dead letter with the given sequence number.',
 } as const;
 
 /** A stable, documented error code; match on this rather than on messages. */

@@ -50,3 +50,12 @@ export function retryMsgId(deliveryMsgId: string, attempt: number): string {
 export function redriveMsgId(deliveryMsgId: string, dlqSeq: number): string {
   return `${deliveryMsgId}#r${dlqSeq}`;
 }
+
+/**
+ * The deterministic id of an operational event (`sluice.endpoint.disabled`, …): the same transition
+ * reported by several deliverer processes gets one id, so the stream stores it once.
+ * @param stamp what makes this transition distinct, e.g. the ms timestamp the unhealthy stretch began.
+ */
+export function operationalEventId(kind: string, endpointId: string, stamp: string): string {
+  return digestId(['op', kind, endpointId, stamp]);
+}

@@ -36,7 +36,14 @@ export {
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
-export { cdcEventId, ingestEventId, deliveryId, retryMsgId, redriveMsgId } from './event-id.js';
+export {
+  cdcEventId,
+  ingestEventId,
+  deliveryId,
+  retryMsgId,
+  redriveMsgId,
+  operationalEventId,
+} from './event-id.js';
 export type { CdcPosition } from './event-id.js';
 export { cdcEvent, cdcEventType, encodeEvent, decodeEvent } from './envelope.js';
 export type { CloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';

@@ -62,7 +62,8 @@ export function streamConfigs(config: NatsConfig): (Partial<StreamConfig> & { na
       subjects: retriesStreamSubjects(config),
       max_age: config.retriesMaxAgeMs * NS_PER_MS,
       max_bytes: -1,
-      description: 'sluice: deliveries waiting for their next attempt, subject <prefix>.retries.<endpoint>.<partition>',
+      description:
+        'sluice: deliveries waiting for their next attempt, subject <prefix>.retries.<endpoint>.<partition>',
     },
     {
       ...common,

@@ -31,5 +31,7 @@ export function encodeAttempt(r: AttemptRecord): Uint8Array {
 
 /** Decodes a record from the attempts stream; throws `SyntaxError` on malformed data. */
 export function decodeAttempt(bytes: Uint8Array): AttemptRecord {
-  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as AttemptRecord;
+  return JSON.parse(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  ) as AttemptRecord;
 }

@@ -1,24 +1,30 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import {
-  DeliveryHeaders,
   deliveriesStream,
-  delivererConsumer,
-  deliveriesStreamSubjects,
+  deliveryEndpointFilter,
+  endpointConsumer,
   ensureDurable,
-  startPullLoop,
-  type PullLoop,
+  openEndpointHealth,
+  openRateLimits,
   type DelivererConfig,
   type EndpointConfig,
   type Logger,
   type NatsConfig,
+  type SubscriptionConfig,
 } from '@sluice/core';
-import { retryDelayMs, parseRetryAfter } from './backoff.js';
+import { DeliveryEffects } from './delivery-effects.js';
 import { DeliveryPool } from './delivery-pool.js';
 import { InProcessSender, type DeliverySender, type DeliveryTarget } from './delivery-sender.js';
-import type { HttpResult } from './http-dispatch.js';
-import { settle, type Outcome } from './outcome.js';
+import { EndpointActor, type DelivererStats } from './endpoint-actor.js';
+import { EndpointState } from './endpoint-state.js';
+import { HealthBoard } from './health-board.js';
+import { ProcessSlots } from './process-slots.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { RetryPolicy } from './retry-schedule.js';
+import { RetryScheduler } from './retry-scheduler.js';
 import { secretKey } from './signature.js';
+import type { StatusPolicy } from './outcome.js';
 
 /** Options of {@link Deliverer}. */
 export interface DelivererOptions {
@@ -27,45 +33,36 @@ export interface DelivererOptions {
   readonly nats: NatsConfig;
   readonly deliverer: DelivererConfig;
   readonly endpoints: readonly EndpointConfig[];
+  /** For per-subscription retry schedules. @default none */
+  readonly subscriptions?: readonly SubscriptionConfig[];
   readonly logger: Logger;
-  /** Wall clock for webhook timestamps, ms since the epoch. @default Date.now */
+  /** Wall clock, ms since the epoch: webhook timestamps, retry due times, breaker periods. @default Date.now */
   readonly now?: () => number;
 }
 
-/** Counters of one deliverer process. */
-export interface DelivererStats {
-  delivered: number;
-  retried: number;
-  givenUp: number;
-  inFlight: number;
-  /** Worker-pool tasks dispatched, each a batch of deliveries (`mode: pool`; 0 in-process). */
-  batches: number;
-}
-
-interface Endpoint {
-  readonly config: EndpointConfig;
-  readonly target: DeliveryTarget;
-}
-
 /**
- * Delivers: consumes SLUICE_DELIVERIES, POSTs each event to its endpoint with Standard Webhooks
- * headers, and settles the message from the outcome (ack on 2xx, nak with backoff otherwise).
- * At most `concurrency` requests are in flight per process, in either `mode`: the POSTs run on this
- * thread (`in-process`) or batched in a worker pool (`pool`); outcomes and settling stay here.
+ * Delivers: one {@link EndpointActor} per endpoint pulls that endpoint's deliveries from its own
+ * consumer and POSTs them with Standard Webhooks headers; failures go to the retries stream, spent
+ * or non-retryable ones to the DLQ, and a {@link RetryScheduler} puts due retries back. Endpoints
+ * whose breaker is open, that throttle or that are disabled are not pulled from at all: their
+ * deliveries stay parked in the stream (docs/decisions/0007-delivery-engine.md).
  */
 export class Deliverer {
   readonly #o: DelivererOptions;
   readonly #log: Logger;
-  readonly #endpoints: Map<string, Endpoint>;
-  readonly #sender: DeliverySender;
   readonly #now: () => number;
-  #loop: PullLoop | undefined;
-  #slotWaiter: (() => void) | undefined;
-  #idleWaiter: (() => void) | undefined;
+  readonly #sender: DeliverySender;
+  readonly #effects: DeliveryEffects;
+  readonly #slots: ProcessSlots;
+  readonly #actors = new Map<string, EndpointActor>();
+  readonly #states = new Map<string, EndpointState>();
+  #board: HealthBoard | undefined;
+  #scheduler: RetryScheduler | undefined;
   readonly stats: DelivererStats = {
     delivered: 0,
     retried: 0,
-    givenUp: 0,
+    deadLettered: 0,
+    parked: 0,
     inFlight: 0,
     batches: 0,
   };
@@ -73,142 +70,131 @@ export class Deliverer {
   constructor(options: DelivererOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'deliverer' });
-    this.#endpoints = new Map(options.endpoints.map((e) => [e.id, endpointOf(e)]));
-    this.#sender = senderOf(options.deliverer, () => this.stats.batches++);
     this.#now = options.now ?? Date.now;
+    this.#sender = senderOf(options.deliverer, () => this.stats.batches++);
+    this.#effects = new DeliveryEffects(options.nc, options.nats, options.deliverer.concurrency * 2);
+    this.#slots = new ProcessSlots(options.deliverer.concurrency);
   }
 
-  /** Creates the consumer and starts delivering. */
+  /** Opens the health board, creates each endpoint's consumer and starts delivering. */
   async start(): Promise<void> {
-    const { jsm, nats, deliverer } = this.#o;
+    const { nc, jsm, nats, deliverer: cfg } = this.#o;
+    const board = new HealthBoard(await openEndpointHealth(nc, nats), this.#log);
+    await board.start();
+    this.#board = board;
+    const limited = this.#o.endpoints.some((e) => e.ratePerSecond !== undefined);
+    const limiter = limited ? new RateLimiter(await openRateLimits(nc, nats)) : undefined;
+    const statuses: StatusPolicy = {
+      nonRetryable: new Set(cfg.nonRetryableStatuses),
+      throttle: new Set(cfg.throttleStatuses),
+    };
+    const js = jetstream(nc);
     const stream = deliveriesStream(nats);
-    await ensureDurable(jsm, {
-      stream,
-      durable: delivererConsumer(),
-      filterSubject: deliveriesStreamSubjects(nats)[0]!,
-      maxAckPending: deliverer.maxAckPending,
-      ackWaitMs: deliverer.ackWaitMs,
+    for (const e of this.#o.endpoints) {
+      const durable = endpointConsumer(e.id);
+      await ensureDurable(jsm, {
+        stream,
+        durable,
+        filterSubject: deliveryEndpointFilter(nats, e.id),
+        maxAckPending: e.maxInFlight,
+        ackWaitMs: cfg.ackWaitMs,
+      });
+      const log = this.#log.child({ endpointId: e.id });
+      const state = new EndpointState(
+        {
+          endpointId: e.id,
+          configDisabled: !e.enabled,
+          maxInFlight: e.maxInFlight,
+          breaker: {
+            windowMs: cfg.breakerWindowMs,
+            minRequests: cfg.breakerMinRequests,
+            failureRatio: cfg.breakerFailureRatio,
+            openMs: cfg.breakerOpenMs,
+            maxOpenMs: cfg.breakerMaxOpenMs,
+            probes: cfg.breakerProbes,
+          },
+          disableAfterMs: cfg.disableAfterMs,
+          board,
+          effects: this.#effects,
+          logger: log,
+        },
+        this.#now(),
+      );
+      const actor = new EndpointActor({
+        endpointId: e.id,
+        target: targetOf(e),
+        consumer: await js.consumers.get(stream, durable),
+        state,
+        maxInFlight: e.maxInFlight,
+        ratePerSecond: e.ratePerSecond,
+        retryPolicy: this.#retryPolicy(e),
+        statuses,
+        ackWaitMs: cfg.ackWaitMs,
+        sender: this.#sender,
+        effects: this.#effects,
+        limiter,
+        slots: this.#slots,
+        stats: this.stats,
+        logger: log,
+        now: this.#now,
+      });
+      this.#states.set(e.id, state);
+      this.#actors.set(e.id, actor);
+    }
+    board.onChange((id, h) => {
+      this.#states.get(id)?.healthChanged(h, this.#now());
+      this.#actors.get(id)?.wake();
     });
-    const consumer = await jetstream(this.#o.nc).consumers.get(stream, delivererConsumer());
-    // A pull of `concurrency` messages while up to `concurrency` requests are in flight keeps the
-    // pipe full; on stop, what was pulled is still attempted (see core pull-loop.ts for why).
-    const batch = Math.min(deliverer.concurrency, deliverer.maxAckPending);
-    this.#loop = startPullLoop(
-      consumer,
-      { batch, logger: this.#log, capacity: () => this.#freeSlots() },
-      (m) => this.#dispatch(m),
-    );
-    this.#log.info({ endpoints: this.#endpoints.size }, 'deliverer started');
+    this.#scheduler = new RetryScheduler({
+      nc,
+      jsm,
+      nats,
+      effects: this.#effects,
+      maxWaiting: cfg.retryMaxWaiting,
+      ackWaitMs: cfg.ackWaitMs,
+      logger: this.#log,
+      now: this.#now,
+    });
+    await this.#scheduler.start();
+    for (const a of this.#actors.values()) a.start();
+    this.#log.info({ endpoints: this.#actors.size }, 'deliverer started');
   }
 
-  /** Stops taking messages and waits for in-flight requests to settle. */
+  /** Stops taking deliveries, waits for attempts in flight and their settlements, then closes. */
   async stop(): Promise<void> {
-    await this.#loop?.stop();
-    if (this.stats.inFlight > 0) await new Promise<void>((r) => (this.#idleWaiter = r));
+    await Promise.allSettled([...this.#actors.values()].map((a) => a.stop()));
+    await this.#scheduler?.stop();
+    await this.#effects.close();
+    this.#board?.stop();
     await this.#sender.close();
   }
 
-  async #freeSlots(): Promise<number> {
-    const limit = this.#o.deliverer.concurrency;
-    if (this.stats.inFlight >= limit) await new Promise<void>((r) => (this.#slotWaiter = r));
-    return limit - this.stats.inFlight;
+  /** Breaker state per endpoint in this process (`closed`, `open`, `half-open`). */
+  breakers(): Record<string, string> {
+    return Object.fromEntries([...this.#states].map(([id, s]) => [id, s.breaker]));
   }
 
-  async #dispatch(m: JsMsg): Promise<void> {
-    if (this.stats.inFlight >= this.#o.deliverer.concurrency)
-      await new Promise<void>((r) => (this.#slotWaiter = r));
-    this.stats.inFlight++;
-    void this.#deliver(m).finally(() => this.#release());
-  }
-
-  #release(): void {
-    this.stats.inFlight--;
-    const w = this.#slotWaiter;
-    this.#slotWaiter = undefined;
-    w?.();
-    if (this.stats.inFlight === 0) {
-      const i = this.#idleWaiter;
-      this.#idleWaiter = undefined;
-      i?.();
-    }
-  }
-
-  async #deliver(m: JsMsg): Promise<void> {
-    // An endpoint's timeoutMs is independent of ack_wait and may exceed it. Without progress acks
-    // the server would redeliver the message while this attempt is still in flight, and the
-    // endpoint would get concurrent duplicates (and each one hold another ack-pending slot).
-    const progress = setInterval(
-      () => m.working(),
-      Math.max(100, Math.floor(this.#o.deliverer.ackWaitMs / 3)),
-    );
-    let outcome: Outcome;
-    try {
-      outcome = await this.#attempt(m);
-    } catch (err) {
-      // A bug, not an endpoint failure: keep the message and say so loudly.
-      this.#log.error({ err, seq: m.seq }, 'delivery attempt threw');
-      outcome = { kind: 'retry', delayMs: this.#o.deliverer.retryMaxMs, reason: 'internal' };
-    } finally {
-      clearInterval(progress);
-    }
-    this.#count(outcome);
-    this.#logAttempt(m, outcome);
-    settle(m, outcome);
-  }
-
-  async #attempt(m: JsMsg): Promise<Outcome> {
-    const endpointId = m.headers?.get(DeliveryHeaders.endpoint) ?? '';
-    const eventId = m.headers?.get(DeliveryHeaders.eventId) ?? '';
-    const endpoint = this.#endpoints.get(endpointId);
+  // Most specific first: the subscription's schedule, the endpoint's, the deliverer's.
+  #retryPolicy(e: EndpointConfig): (subscriptionId: string) => RetryPolicy {
     const cfg = this.#o.deliverer;
-    if (!endpoint) {
-      this.#log.error({ endpointId, eventId }, 'delivery for an endpoint that is not configured');
-      return { kind: 'give-up', reason: 'unknown-endpoint' };
-    }
-    if (!endpoint.config.enabled)
-      return { kind: 'retry', delayMs: cfg.retryMaxMs, reason: 'endpoint-disabled' };
-    const nowMs = this.#now();
-    const result = await this.#sender.send({
-      target: endpoint.target,
-      eventId,
-      timestampSec: Math.floor(nowMs / 1000),
-      body: m.data,
-    });
-    return outcomeOf(result, m.info.deliveryCount, cfg, nowMs);
-  }
-
-  // One line per attempt, without headers, body or response excerpt: signatures and payloads must
-  // never reach a log (design.md I7). Debug, because a dead endpoint would otherwise flood the log.
-  #logAttempt(m: JsMsg, o: Outcome): void {
-    if (!this.#log.isLevelEnabled('debug')) return;
-    const detail =
-      o.kind === 'retry'
-        ? { status: o.status, reason: o.reason, error: o.error, latencyMs: o.latencyMs, delayMs: o.delayMs }
-        : o.kind === 'delivered'
-          ? { status: o.status, latencyMs: o.latencyMs }
-          : { status: o.status, reason: o.reason };
-    this.#log.debug(
-      {
-        endpointId: m.headers?.get(DeliveryHeaders.endpoint),
-        eventId: m.headers?.get(DeliveryHeaders.eventId),
-        attempt: m.info.deliveryCount,
-        outcome: o.kind,
-        ...detail,
-      },
-      'delivery attempt',
-    );
-  }
-
-  #count(o: Outcome): void {
-    if (o.kind === 'delivered') this.stats.delivered++;
-    else if (o.kind === 'retry') this.stats.retried++;
-    else this.stats.givenUp++;
+    const base = { jitter: cfg.retryJitter, retryAfterMaxMs: cfg.retryAfterMaxMs };
+    const endpointPolicy: RetryPolicy = { ...base, schedule: e.retrySchedule ?? cfg.retrySchedule };
+    const bySubscription = new Map<string, RetryPolicy>();
+    for (const s of this.#o.subscriptions ?? [])
+      if (s.endpoint === e.id && s.retrySchedule)
+        bySubscription.set(s.id, { ...base, schedule: s.retrySchedule });
+    return (id) => bySubscription.get(id) ?? endpointPolicy;
   }
 }
 
-function endpointOf(config: EndpointConfig): Endpoint {
-  const { url, timeoutMs, connectTimeoutMs } = config;
-  return { config, target: { url, keys: [secretKey(config.secret)], timeoutMs, connectTimeoutMs } };
+function targetOf(e: EndpointConfig): DeliveryTarget {
+  return {
+    url: e.url,
+    keys: [secretKey(e.secret)],
+    timeoutMs: e.timeoutMs,
+    connectTimeoutMs: e.connectTimeoutMs,
+    headersTimeoutMs: e.headersTimeoutMs ?? e.timeoutMs,
+  };
 }
 
 function senderOf(cfg: DelivererConfig, onBatch: () => void): DeliverySender {
@@ -222,28 +208,4 @@ function senderOf(cfg: DelivererConfig, onBatch: () => void): DeliverySender {
     maxInFlight: cfg.concurrency,
     onBatch,
   });
-}
-
-/** Maps an HTTP result to an outcome: 2xx delivered, anything else retried with backoff. */
-export function outcomeOf(r: HttpResult, attempt: number, cfg: DelivererConfig, nowMs: number): Outcome {
-  const policy = { minMs: cfg.retryMinMs, maxMs: cfg.retryMaxMs };
-  if (!r.ok)
-    return {
-      kind: 'retry',
-      delayMs: retryDelayMs(attempt, policy, undefined),
-      reason: r.error,
-      error: r.message,
-      latencyMs: r.latencyMs,
-    };
-  if (r.status >= 200 && r.status < 300)
-    return { kind: 'delivered', status: r.status, latencyMs: r.latencyMs };
-  const retryAfter = parseRetryAfter(r.headers['retry-after'], nowMs);
-  return {
-    kind: 'retry',
-    delayMs: retryDelayMs(attempt, policy, retryAfter),
-    reason: 'http-status',
-    status: r.status,
-    excerpt: r.excerpt,
-    latencyMs: r.latencyMs,
-  };
 }

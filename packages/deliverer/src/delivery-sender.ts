@@ -9,9 +9,11 @@ export interface DeliveryTarget {
   readonly url: string;
   /** HMAC keys: the decoded bytes of each `whsec_` secret (several during rotation). */
   readonly keys: readonly Uint8Array[];
-  /** Whole-request budget, ms. */
+  /** Whole-request budget (connect, headers and body), ms. */
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Budget for the response headers once the request is sent, ms. */
+  readonly headersTimeoutMs: number;
 }
 
 /** One signed POST to make. */
@@ -62,6 +64,7 @@ export function postSigned(
     },
     timeoutMs: target.timeoutMs,
     connectTimeoutMs: target.connectTimeoutMs,
+    headersTimeoutMs: target.headersTimeoutMs,
     excerptBytes,
   });
 }

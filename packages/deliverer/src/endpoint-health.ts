@@ -30,7 +30,9 @@ export function decodeHealth(bytes: Uint8Array | undefined): EndpointHealth {
   if (bytes === undefined || bytes.length === 0) return HEALTHY;
   try {
     const v = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<EndpointHealth>;
-    return typeof v === 'object' && v !== null ? { ...HEALTHY, ...v, disabled: v.disabled === true } : HEALTHY;
+    return typeof v === 'object' && v !== null
+      ? { ...HEALTHY, ...v, disabled: v.disabled === true }
+      : HEALTHY;
   } catch {
     return HEALTHY;
   }

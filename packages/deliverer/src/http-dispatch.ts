@@ -25,6 +25,8 @@ export interface PostOptions {
   /** Whole-request budget: connect, headers and body, ms. */
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Budget for the response headers, ms (capped by `timeoutMs`). */
+  readonly headersTimeoutMs: number;
   /** Bytes of the response body kept for diagnostics; the rest is discarded unread. */
   readonly excerptBytes: number;
 }
@@ -53,7 +55,7 @@ export class HttpDispatcher {
         path: url.pathname + url.search,
         headers: o.headers,
         body: o.body,
-        headersTimeout: o.timeoutMs,
+        headersTimeout: Math.min(o.headersTimeoutMs, o.timeoutMs),
         bodyTimeout: o.timeoutMs,
         signal: AbortSignal.timeout(o.timeoutMs),
       });

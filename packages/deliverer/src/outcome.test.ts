@@ -1,142 +1,129 @@
-import type { JsMsg } from '@nats-io/jetstream';
-import type { DelivererConfig } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { outcomeOf } from './deliverer.js';
 import type { HttpResult } from './http-dispatch.js';
-import { settle, settlementOf, type Outcome } from './outcome.js';
+import { classify, type StatusPolicy } from './outcome.js';
+import type { RetryPolicy } from './retry-schedule.js';
 
-describe('settlementOf', () => {
-  it('acks a delivered outcome', () => {
-    expect(settlementOf({ kind: 'delivered', status: 204, latencyMs: 3 })).toEqual({ action: 'ack' });
-  });
-
-  it('naks a retry with its delay', () => {
-    expect(settlementOf({ kind: 'retry', delayMs: 1_500, reason: 'http-status', status: 503 })).toEqual({
-      action: 'nak',
-      delayMs: 1_500,
-    });
-    expect(settlementOf({ kind: 'retry', delayMs: 0, reason: 'timeout' })).toEqual({
-      action: 'nak',
-      delayMs: 0,
-    });
-  });
-
-  it('terminates a give-up', () => {
-    expect(settlementOf({ kind: 'give-up', reason: 'unknown-endpoint' })).toEqual({ action: 'term' });
-  });
+const RETRY: RetryPolicy = { schedule: [0, 1_000, 60_000], jitter: 0, retryAfterMaxMs: 600_000 };
+const STATUSES: StatusPolicy = {
+  nonRetryable: new Set([400, 401, 403, 404, 413, 422]),
+  throttle: new Set([429, 502, 503, 504]),
+};
+const NOW = Date.parse('2025-03-14T10:00:00Z');
+const http = (status: number, headers: Record<string, string> = {}): HttpResult => ({
+  ok: true,
+  status,
+  headers,
+  excerpt: `body of ${status}`,
+  latencyMs: 12,
 });
+const run = (r: HttpResult, attempt = 1) => classify(r, attempt, RETRY, STATUSES, NOW, () => 0.5);
 
-describe('settle', () => {
-  // A recording stand-in for the three JsMsg calls settle may make; pure dispatch, no I/O to fake.
-  function recordingMsg(): { msg: JsMsg; calls: unknown[][] } {
-    const calls: unknown[][] = [];
-    const msg = {
-      ack: () => calls.push(['ack']),
-      nak: (delay?: number) => calls.push(['nak', delay]),
-      term: () => calls.push(['term']),
-    } as unknown as JsMsg;
-    return { msg, calls };
-  }
-
-  it.each<[Outcome, unknown[]]>([
-    [{ kind: 'delivered', status: 200, latencyMs: 1 }, ['ack']],
-    [{ kind: 'retry', delayMs: 250, reason: 'network' }, ['nak', 250]],
-    [{ kind: 'give-up', reason: 'unknown-endpoint' }, ['term']],
-  ])('applies %j as exactly one call', (outcome, call) => {
-    const { msg, calls } = recordingMsg();
-    settle(msg, outcome);
-    expect(calls).toEqual([call]);
-  });
-});
-
-describe('outcomeOf', () => {
-  const cfg: DelivererConfig = {
-    concurrency: 4,
-    maxAckPending: 16,
-    ackWaitMs: 30_000,
-    retryMinMs: 1_000,
-    retryMaxMs: 600_000,
-    responseExcerptBytes: 1024,
-    connectionsPerOrigin: 2,
-    mode: 'in-process',
-    poolThreads: 1,
-    poolBatch: 8,
-    poolBatchWaitMs: 0,
-  };
-  const NOW = Date.parse('2025-03-14T10:00:00Z');
-  const http = (status: number, headers: Record<string, string> = {}): HttpResult => ({
-    ok: true,
-    status,
-    headers,
-    excerpt: `body of ${status}`,
-    latencyMs: 12,
+describe('classify', () => {
+  it.each([200, 201, 202, 204, 299])('maps %i to delivered, a success for the endpoint', (status) => {
+    expect(run(http(status))).toEqual({
+      outcome: { kind: 'delivered', status, latencyMs: 12 },
+      signal: { failure: false, throttle: false, gone: false },
+    });
   });
 
-  it.each([200, 201, 202, 204, 299])('maps %i to delivered', (status) => {
-    expect(outcomeOf(http(status), 1, cfg, NOW)).toEqual({ kind: 'delivered', status, latencyMs: 12 });
-  });
-
-  it.each([301, 302, 304, 307, 308, 400, 401, 404, 409, 410, 413, 429, 500, 502, 503, 504, 199])(
-    'maps %i to a retry carrying the status and response excerpt',
+  it.each([301, 302, 307, 308, 500, 501, 505, 409, 199])(
+    'retries %i on the schedule, carrying status and excerpt, and counts it as a failure',
     (status) => {
-      const o = outcomeOf(http(status), 1, cfg, NOW);
-      expect(o).toMatchObject({
-        kind: 'retry',
-        reason: 'http-status',
-        status,
-        excerpt: `body of ${status}`,
-        latencyMs: 12,
+      expect(run(http(status))).toEqual({
+        outcome: {
+          kind: 'retry',
+          attempt: 2,
+          delayMs: 1_000,
+          reason: 'http-status',
+          status,
+          excerpt: `body of ${status}`,
+          latencyMs: 12,
+        },
+        signal: { failure: true, throttle: false, pauseMs: undefined, gone: false },
       });
-      // First retry: minMs ± the default 20 % jitter.
-      expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(800);
-      expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
     },
   );
 
-  it('backs off with the attempt number', () => {
-    const o = outcomeOf(http(503), 4, cfg, NOW);
-    expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(6_400);
-    expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(9_600);
+  it.each([400, 401, 403, 404, 413, 422])(
+    'dead-letters non-retryable %i at once; the endpoint is up',
+    (status) => {
+      expect(run(http(status), 1)).toEqual({
+        outcome: {
+          kind: 'dead-letter',
+          reason: 'non-retryable-status',
+          attempts: 1,
+          status,
+          excerpt: `body of ${status}`,
+          latencyMs: 12,
+        },
+        signal: { failure: false, throttle: false, gone: false },
+      });
+    },
+  );
+
+  it('disables on 410 Gone', () => {
+    expect(run(http(410))).toEqual({
+      outcome: { kind: 'gone', status: 410, latencyMs: 12 },
+      signal: { failure: false, throttle: false, gone: true },
+    });
   });
 
-  it('honours Retry-After in seconds and as an HTTP date', () => {
-    expect(outcomeOf(http(503, { 'retry-after': '30' }), 1, cfg, NOW)).toMatchObject({
-      kind: 'retry',
-      delayMs: 30_000,
-      status: 503,
-    });
-    expect(
-      outcomeOf(http(429, { 'retry-after': 'Fri, 14 Mar 2025 10:02:00 GMT' }), 1, cfg, NOW),
-    ).toMatchObject({
-      kind: 'retry',
-      delayMs: 120_000,
-      status: 429,
-    });
-    // Never beyond retryMaxMs: a hostile or broken endpoint cannot park a delivery for a year.
-    expect(outcomeOf(http(503, { 'retry-after': '31536000' }), 1, cfg, NOW)).toMatchObject({
-      delayMs: 600_000,
+  it('throttles on 429 without counting it against the breaker, and pauses for its Retry-After', () => {
+    const { outcome, signal } = run(http(429, { 'retry-after': '30' }));
+    expect(outcome).toMatchObject({ kind: 'retry', attempt: 2, delayMs: 30_000, status: 429 });
+    expect(signal).toEqual({ failure: false, throttle: true, pauseMs: 30_000, gone: false });
+  });
+
+  it.each([502, 503, 504])('throttles on %i and counts it as a failure', (status) => {
+    const date = 'Fri, 14 Mar 2025 10:02:00 GMT';
+    const { outcome, signal } = run(http(status, { 'retry-after': date }));
+    expect(outcome).toMatchObject({ kind: 'retry', delayMs: 120_000, status });
+    expect(signal).toEqual({ failure: true, throttle: true, pauseMs: 120_000, gone: false });
+    expect(run(http(status)).signal).toEqual({
+      failure: true,
+      throttle: true,
+      pauseMs: undefined,
+      gone: false,
     });
   });
 
-  it('ignores a garbage Retry-After', () => {
-    const o = outcomeOf(http(503, { 'retry-after': 'abc 3000' }), 1, cfg, NOW);
-    expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
+  it('clamps a huge Retry-After for both the message and the pause', () => {
+    const { outcome, signal } = run(http(503, { 'retry-after': '31536000' }));
+    expect(outcome).toMatchObject({ delayMs: 600_000 });
+    expect(signal.pauseMs).toBe(600_000);
   });
 
-  it.each(['network', 'timeout'] as const)(
-    'maps a %s failure to a retry with its reason and message',
-    (error) => {
-      const r: HttpResult = { ok: false, error, message: 'ECONNREFUSED: connect failed', latencyMs: 5 };
-      const o = outcomeOf(r, 1, cfg, NOW);
-      expect(o).toMatchObject({
+  it('ignores Retry-After on a status that does not throttle, and a garbage one', () => {
+    expect(run(http(500, { 'retry-after': '30' })).outcome).toMatchObject({ delayMs: 1_000 });
+    expect(run(http(503, { 'retry-after': 'abc 3000' })).outcome).toMatchObject({ delayMs: 1_000 });
+  });
+
+  it.each(['network', 'timeout'] as const)('retries a %s failure and counts it as a failure', (error) => {
+    const r: HttpResult = { ok: false, error, message: 'ECONNREFUSED: connect failed', latencyMs: 5 };
+    expect(run(r)).toEqual({
+      outcome: {
         kind: 'retry',
+        attempt: 2,
+        delayMs: 1_000,
         reason: error,
-        error: 'ECONNREFUSED: connect failed',
+        error,
+        excerpt: 'ECONNREFUSED: connect failed',
         latencyMs: 5,
-      });
-      expect(o).not.toHaveProperty('status');
-      expect(o.kind === 'retry' && o.delayMs).toBeGreaterThanOrEqual(800);
-      expect(o.kind === 'retry' && o.delayMs).toBeLessThanOrEqual(1_200);
-    },
-  );
+      },
+      signal: { failure: true, throttle: false, gone: false },
+    });
+  });
+
+  it('dead-letters as exhausted when the schedule is spent', () => {
+    expect(run(http(500), 3).outcome).toEqual({
+      kind: 'dead-letter',
+      reason: 'exhausted',
+      attempts: 3,
+      status: 500,
+      excerpt: 'body of 500',
+      latencyMs: 12,
+    });
+    const r: HttpResult = { ok: false, error: 'timeout', message: 'HeadersTimeout', latencyMs: 5 };
+    expect(run(r, 3).outcome).toMatchObject({ kind: 'dead-letter', reason: 'exhausted', error: 'timeout' });
+  });
 });

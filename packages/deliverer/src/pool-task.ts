@@ -61,7 +61,7 @@ export function unpackTask(task: PoolTask): DeliveryRequest[] {
 
 /**
  * A result trimmed for the trip back: of the response headers only `retry-after` is ever read
- * (outcomeOf), and cloning the rest for every delivery would be paid for nothing.
+ * (classify), and cloning the rest for every delivery would be paid for nothing.
  */
 export function plainResult(r: HttpResult): HttpResult {
   if (!r.ok) return r;
@@ -73,5 +73,6 @@ export function plainResult(r: HttpResult): HttpResult {
 // pool slab, and structured clone copies a view's whole underlying buffer.
 function plainTarget(t: DeliveryTarget): DeliveryTarget {
   const keys = t.keys.map((k) => new Uint8Array(k));
-  return { url: t.url, keys, timeoutMs: t.timeoutMs, connectTimeoutMs: t.connectTimeoutMs };
+  const { url, timeoutMs, connectTimeoutMs, headersTimeoutMs } = t;
+  return { url, keys, timeoutMs, connectTimeoutMs, headersTimeoutMs };
 }

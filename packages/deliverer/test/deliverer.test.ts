@@ -1,4 +1,4 @@
-import { deliveriesStream, delivererConsumer } from '@sluice/core';
+import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
 import {
@@ -12,16 +12,14 @@ import {
   type Setup,
 } from './fixture.js';
 
-// Compressed time: retries after 50–200 ms, redelivery of a lost ack after 1 s. In-process: the
+// Compressed time: retries after 50–200 ms (±20 %), redelivery of a lost ack after 1 s. In-process: the
 // default pool mode has its own tests (pool.test.ts), so both modes stay covered.
 const setup = (nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> =>
   setupWith(nats, endpoints, {
     mode: 'in-process',
-    retryMinMs: 50,
-    retryMaxMs: 200,
+    retrySchedule: [0, 50, 100, 200, 200],
     ackWaitMs: 1_000,
     concurrency: 8,
-    maxAckPending: 64,
   });
 
 describe('Deliverer', () => {
@@ -41,9 +39,15 @@ describe('Deliverer', () => {
     ];
     await billing.waitFor(2);
     await audit.waitFor(1);
-    await waitFor(async () => deliverer.stats.delivered === 3 && (await consumerIdle(s)), {
-      message: 'all acked',
-    });
+    await waitFor(
+      async () =>
+        deliverer.stats.delivered === 3 &&
+        (await consumerIdle(s, 'billing')) &&
+        (await consumerIdle(s, 'audit')),
+      {
+        message: 'all acked',
+      },
+    );
 
     for (const d of sent) {
       const hook = d.endpoint === 'billing' ? billing : audit;
@@ -61,7 +65,7 @@ describe('Deliverer', () => {
     }
     expect(billing.requests).toHaveLength(2);
     expect(audit.requests).toHaveLength(1);
-    expect(deliverer.stats).toMatchObject({ delivered: 3, retried: 0, givenUp: 0 });
+    expect(deliverer.stats).toMatchObject({ delivered: 3, retried: 0, deadLettered: 0 });
   });
 
   it('retries a 503 with the same webhook-id until the endpoint accepts, each attempt signed afresh', async () => {
@@ -71,7 +75,7 @@ describe('Deliverer', () => {
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'flaky');
     await hook.waitFor(3);
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'flaky')), {
       message: 'delivered after retries',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId, d.eventId]);
@@ -79,7 +83,7 @@ describe('Deliverer', () => {
       expect(Buffer.from(r.body, 'utf8').equals(d.body)).toBe(true);
       expect(() => verify(s.secrets.get('flaky')!, r)).not.toThrow();
     }
-    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 2, givenUp: 0 });
+    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 2, deadLettered: 0 });
   });
 
   it('gives up on a request that outlives the endpoint timeout and tries again', async () => {
@@ -90,7 +94,7 @@ describe('Deliverer', () => {
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'slow');
     await hook.waitFor(2);
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'slow')), {
       message: 'delivered after a timeout',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId]);
@@ -106,7 +110,7 @@ describe('Deliverer', () => {
     const s = await setup(nats, [{ id: 'throttled', url: hook.url }]);
     await using deliverer = await startDeliverer(s);
     await publishDelivery(s, 'throttled');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'throttled')), {
       message: 'delivered after a 429',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toHaveLength(2);
@@ -126,26 +130,6 @@ describe('Deliverer', () => {
     expect(new Set(hook.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
   });
 
-  it('terminates a delivery for an endpoint that is not configured instead of retrying it', async () => {
-    await using nats = await startNats();
-    await using hook = await startReceiver();
-    const s = await setup(nats, [{ id: 'known', url: hook.url }]);
-    await using deliverer = await startDeliverer(s);
-    await publishDelivery(s, 'ghost');
-    // A nak'd message stays ack-pending until it is redelivered; a terminated one leaves the consumer.
-    await waitFor(async () => deliverer.stats.givenUp === 1 && (await consumerIdle(s)), {
-      message: 'ghost terminated',
-    });
-    await publishDelivery(s, 'known');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
-      message: 'known delivered',
-    });
-    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
-    expect(info.num_redelivered).toBe(0);
-    expect(info.delivered.consumer_seq).toBe(2); // two messages, each handed out once
-    expect(deliverer.stats).toMatchObject({ givenUp: 1, delivered: 1, retried: 0 });
-  });
-
   it('keeps a request slower than ack_wait to one attempt: no redelivery while it is in flight', async () => {
     await using nats = await startNats();
     // 2.5 s is well inside the endpoint's 10 s budget but longer than the 1 s ack_wait.
@@ -153,11 +137,11 @@ describe('Deliverer', () => {
     const s = await setup(nats, [{ id: 'patient', url: hook.url, timeoutMs: 10_000 }]);
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'patient');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'patient')), {
       message: 'delivered once',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId]);
-    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), endpointConsumer('patient'));
     expect(info.num_redelivered).toBe(0);
     expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 0, inFlight: 0 });
   });
@@ -174,6 +158,6 @@ describe('Deliverer', () => {
     expect(deliverer.stats.inFlight).toBe(2);
     await deliverer.stop();
     expect(deliverer.stats).toMatchObject({ inFlight: 0, delivered: 2, retried: 0 });
-    await waitFor(() => consumerIdle(s), { message: 'both acked after stop' });
+    await waitFor(() => consumerIdle(s, 'slowish'), { message: 'both acked after stop' });
   });
 });

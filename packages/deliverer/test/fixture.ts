@@ -7,7 +7,7 @@ import {
   buildConfig,
   createLogger,
   deliveriesStream,
-  delivererConsumer,
+  endpointConsumer,
   deliveryId,
   deliverySubject,
   provisionStreams,
@@ -26,6 +26,8 @@ export interface EndpointSpec {
   url: string;
   secret?: string;
   timeoutMs?: number;
+  /** Any other `endpoints[]` setting (maxInFlight, ratePerSecond, retrySchedule, …). */
+  [setting: string]: unknown;
 }
 
 /** A provisioned namespace on a test nats-server, with a publisher for deliveries. */
@@ -52,12 +54,7 @@ export async function setup(
     JSON.stringify({
       nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
       deliverer,
-      endpoints: endpoints.map((e) => ({
-        id: e.id,
-        url: e.url,
-        secret: secrets.get(e.id),
-        ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}),
-      })),
+      endpoints: endpoints.map((e) => ({ ...e, secret: secrets.get(e.id) })),
     }),
     {},
   );
@@ -127,8 +124,8 @@ export function verify(secret: string, r: RecordedRequest): unknown {
   });
 }
 
-/** True when the deliverer consumer holds nothing: every message acked or terminated. */
-export async function consumerIdle(s: Setup): Promise<boolean> {
-  const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+/** True when the endpoint's consumer holds nothing: every message acked or terminated. */
+export async function consumerIdle(s: Setup, endpoint: string): Promise<boolean> {
+  const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), endpointConsumer(endpoint));
   return info.num_pending === 0 && info.num_ack_pending === 0;
 }

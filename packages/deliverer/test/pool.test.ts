@@ -1,4 +1,4 @@
-import { deliveriesStream, delivererConsumer } from '@sluice/core';
+import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import type { Deliverer } from '../src/index.js';
 import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
@@ -25,12 +25,10 @@ const setup = (nats: TestNats, endpoints: EndpointSpec[]): Promise<Setup> =>
     poolBatch: POOL_BATCH,
     // Long enough that a burst pulled in one fetch goes out in full batches.
     poolBatchWaitMs: 100,
-    retryMinMs: 50,
-    retryMaxMs: 200,
+    retrySchedule: [0, 50, 100, 200, 200],
     ackWaitMs: 1_000,
     // Above every test's delivery count: all are in flight at once, none waits for a slot.
     concurrency: 32,
-    maxAckPending: 64,
   });
 
 describe('Deliverer in pool mode', () => {
@@ -50,9 +48,15 @@ describe('Deliverer in pool mode', () => {
       sent.set(d.eventId, { endpoint, body: d.body });
     }
     await using deliverer = await startDeliverer(s);
-    await waitFor(async () => deliverer.stats.delivered === 30 && (await consumerIdle(s)), {
-      message: 'all 30 delivered and acked',
-    });
+    await waitFor(
+      async () =>
+        deliverer.stats.delivered === 30 &&
+        (await consumerIdle(s, 'billing')) &&
+        (await consumerIdle(s, 'audit')),
+      {
+        message: 'all 30 delivered and acked',
+      },
+    );
 
     const all = [...billing.requests, ...audit.requests];
     expect(all).toHaveLength(30);
@@ -70,7 +74,7 @@ describe('Deliverer in pool mode', () => {
     // Through the pool, batched: never more than poolBatch per task, and fewer tasks than deliveries.
     expect(deliverer.stats.batches).toBeGreaterThanOrEqual(30 / POOL_BATCH);
     expect(deliverer.stats.batches).toBeLessThan(30);
-    expect(deliverer.stats).toMatchObject({ delivered: 30, retried: 0, givenUp: 0, inFlight: 0 });
+    expect(deliverer.stats).toMatchObject({ delivered: 30, retried: 0, deadLettered: 0, inFlight: 0 });
   });
 
   it('retries a 503 with the same webhook-id until the endpoint accepts, each attempt signed afresh', async () => {
@@ -79,7 +83,7 @@ describe('Deliverer in pool mode', () => {
     const s = await setup(nats, [{ id: 'flaky', url: hook.url }]);
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'flaky');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'flaky')), {
       message: 'delivered after retries',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId, d.eventId, d.eventId]);
@@ -87,7 +91,7 @@ describe('Deliverer in pool mode', () => {
       expect(Buffer.from(r.body, 'utf8').equals(d.body)).toBe(true);
       expect(() => verify(s.secrets.get('flaky')!, r)).not.toThrow();
     }
-    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 2, givenUp: 0 });
+    expect(deliverer.stats).toMatchObject({ delivered: 1, retried: 2, deadLettered: 0 });
     expect(deliverer.stats.batches).toBe(3);
   });
 
@@ -98,11 +102,11 @@ describe('Deliverer in pool mode', () => {
     const s = await setup(nats, [{ id: 'patient', url: hook.url }]);
     await using deliverer = await startDeliverer(s);
     const d = await publishDelivery(s, 'patient');
-    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s)), {
+    await waitFor(async () => deliverer.stats.delivered === 1 && (await consumerIdle(s, 'patient')), {
       message: 'delivered once',
     });
     expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([d.eventId]);
-    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), delivererConsumer());
+    const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), endpointConsumer('patient'));
     expect(info.num_redelivered).toBe(0);
   });
 
@@ -143,6 +147,6 @@ describe('Deliverer in pool mode', () => {
     expect(deliverer.stats.inFlight).toBe(6);
     await deliverer.stop();
     expect(deliverer.stats).toMatchObject({ inFlight: 0, delivered: 6, retried: 0 });
-    await waitFor(() => consumerIdle(s), { message: 'all six acked after stop' });
+    await waitFor(() => consumerIdle(s, 'slowish'), { message: 'all six acked after stop' });
   });
 });
