@@ -77,8 +77,11 @@ export class EndpointActor {
   /** Stops pulling and waits for this endpoint's attempts in flight. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    // The loop's own stop flag is set synchronously, before a woken #capacity returns: it then
+    // fetches nothing more.
+    const stopped = this.#loop?.stop();
     this.wake();
-    await this.#loop?.stop();
+    await stopped;
     while (this.#inFlight > 0) await new Promise<void>((r) => this.#wakers.push(r));
   }
 
@@ -110,7 +113,10 @@ export class EndpointActor {
         continue;
       }
       if (effects.full) await effects.room();
-      return Math.min(room, slots.free);
+      // With a rate limit, fetch only about what one token grant covers: a larger fetch would wait
+      // for tokens without progress reports and could outlive ack_wait at low rates.
+      const rate = this.#o.ratePerSecond;
+      return Math.min(room, slots.free, rate === undefined ? room : tokenBatch(rate));
     }
   }
 
@@ -165,8 +171,7 @@ export class EndpointActor {
         this.#tokens.left--;
         return;
       }
-      // Take a tenth of a second's worth at a time: fewer KV round trips, little left unused.
-      const want = Math.max(1, Math.ceil(perSecond / 10));
+      const want = tokenBatch(perSecond);
       const grant = await limiter.take(this.#o.endpointId, want, perSecond, now);
       if (grant.granted > 0) this.#tokens = { second, left: grant.granted };
       else await new Promise((r) => setTimeout(r, Math.max(1, grant.retryAtMs - this.#o.now())));
@@ -246,6 +251,11 @@ export class EndpointActor {
       .exhausted(ref, o, this.#o.now())
       .catch((err: unknown) => this.#o.logger.warn({ err }, 'operational event not published'));
   }
+}
+
+/** Tokens taken at a time: a tenth of a second's worth, so few KV round trips and little left unused. */
+function tokenBatch(perSecond: number): number {
+  return Math.max(1, Math.ceil(perSecond / 10));
 }
 
 function attemptRecord(ref: DeliveryRef, o: Outcome, at: number): AttemptRecord {

@@ -130,7 +130,7 @@ export class EndpointState {
     }
     if (after.kind === 'open' && before !== 'open') {
       const until = after.untilMs;
-      this.#o.logger.warn({ endpointId: this.#o.endpointId, untilMs: until }, 'circuit breaker opened');
+      this.#o.logger.warn({ openUntil: new Date(until).toISOString() }, 'circuit breaker opened');
       this.#write((h) => ({
         ...h,
         openUntilMs: until,
@@ -149,7 +149,7 @@ export class EndpointState {
       // Recovered: restart from the probe count and ramp up, so the parked backlog does not flood it.
       this.#limit = Math.min(this.#o.maxInFlight, this.#o.breaker.probes);
       const shared = this.#o.board.get(this.#o.endpointId);
-      this.#o.logger.info({ endpointId: this.#o.endpointId }, 'circuit breaker closed: endpoint recovered');
+      this.#o.logger.info('circuit breaker closed: endpoint recovered');
       this.#write((h) => ({ ...h, openUntilMs: undefined, failingSinceMs: undefined, updatedAtMs: nowMs }));
       this.#announce(OperationalEventTypes.endpointRecovered, shared.failingSinceMs ?? nowMs, nowMs);
     } else if (this.#limit < this.#o.maxInFlight) this.#limit++;
@@ -157,7 +157,7 @@ export class EndpointState {
 
   #disable(reason: 'gone' | 'failing', nowMs: number, failingSinceMs?: number): void {
     if (this.#o.board.get(this.#o.endpointId).disabled) return;
-    this.#o.logger.error({ endpointId: this.#o.endpointId, reason }, 'endpoint disabled');
+    this.#o.logger.error({ reason }, 'endpoint disabled');
     this.#write((h) =>
       h.disabled
         ? undefined
@@ -182,7 +182,7 @@ export class EndpointState {
     this.#o.board
       .update(this.#o.endpointId, change)
       .catch((err: unknown) =>
-        this.#o.logger.warn({ err, endpointId: this.#o.endpointId }, 'endpoint health not written'),
+        this.#o.logger.warn({ err }, 'endpoint health not written'),
       );
   }
 }
