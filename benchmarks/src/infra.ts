@@ -77,13 +77,17 @@ export class Infra {
     return { host: '127.0.0.1', port, pid: child.pid! };
   }
 
-  /** A receiver process answering `status` (default 204); `latency` records arrival times. */
-  async receiver(options: { status?: number; latency?: boolean } = {}): Promise<Receiver> {
+  /**
+   * A receiver process answering `status` (default 204) after `delayMs` (default 0); `latency` records
+   * arrival times.
+   */
+  async receiver(options: { status?: number; latency?: boolean; delayMs?: number } = {}): Promise<Receiver> {
     const child = fork(RECEIVER, [], {
       env: {
         ...process.env,
         BENCH_RECEIVER_STATUS: String(options.status ?? 204),
         BENCH_RECEIVER_LATENCY: options.latency ? '1' : '0',
+        BENCH_RECEIVER_DELAY_MS: String(options.delayMs ?? 0),
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

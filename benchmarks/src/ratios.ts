@@ -174,6 +174,13 @@ export const RATIO_SPECS: readonly RatioSpec[] = [
       `each healthy endpoint gets ${fmtRatio(v)} of the events/s it gets when all 10 are healthy (1.00 would be no harm)`,
   },
   {
+    name: 'deliverer-slow-endpoint / deliverer, fast deliveries/s',
+    num: ['deliverer-slow-endpoint', throughput],
+    den: ['deliverer', throughput],
+    reading: (v) =>
+      `beside a 10 s endpoint with a deep backlog, the fast endpoint gets ${fmtRatio(v)} of the deliveries/s it gets alone (1.00 would be no harm)`,
+  },
+  {
     name: 'deliverer-pool / deliverer-inprocess, throughput',
     num: ['deliverer-pool', throughput],
     den: ['deliverer-inprocess', throughput],

@@ -1,5 +1,5 @@
 // The benchmark receiver, run as its own process so that its CPU is measured apart from the client
-// under test: answers every POST, counts, and in latency mode records when each row id arrived on
+// under test: answers every POST (after BENCH_RECEIVER_DELAY_MS, for a slow endpoint), counts, and in latency mode records when each row id arrived on
 // the system-wide monotonic clock (process.hrtime uses CLOCK_MONOTONIC, shared by all processes).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ export interface ReceiverStats {
 
 const status = Number(process.env.BENCH_RECEIVER_STATUS ?? 204);
 const latency = process.env.BENCH_RECEIVER_LATENCY === '1';
+const delayMs = Number(process.env.BENCH_RECEIVER_DELAY_MS ?? 0);
 let count = 0;
 let arrivals: [string, string][] = [];
 
@@ -35,7 +36,8 @@ const server = createServer((req, res) => {
         // not a CDC event: counted, not timed
       }
     }
-    res.writeHead(status).end();
+    if (delayMs > 0) setTimeout(() => res.writeHead(status).end(), delayMs);
+    else res.writeHead(status).end();
   });
 });
 

@@ -134,6 +134,14 @@ const phases: [name: string, kind: 'reference' | 'sluice', PhaseResult][] = [
       proc('nats-server', 2),
     ]),
   ],
+  [
+    'deliverer-slow-endpoint',
+    'sluice',
+    result('deliverer-slow-endpoint', 'deliveries', 9_000, [
+      proc('sluice-deliverer', 5),
+      proc('nats-server', 2),
+    ]),
+  ],
 ];
 
 /** Every phase of a full run, one repetition each. */

@@ -5,6 +5,7 @@ import { rawBinlog } from './raw-binlog.js';
 import { bullmq } from './bullmq.js';
 import { delivererInProcessPhase, delivererPhase, delivererPoolPhase } from './sluice-deliverer.js';
 import { capturePhase } from './sluice-capture.js';
+import { slowEndpointPhase } from './sluice-slow-endpoint.js';
 import { routerFanout1, routerFanout10 } from './sluice-router.js';
 import { e2ePhase1, e2eFanout10, e2eOneDead } from './sluice-e2e.js';
 
@@ -18,6 +19,7 @@ export const PHASES: readonly Phase[] = [
   delivererPhase,
   delivererInProcessPhase,
   delivererPoolPhase,
+  slowEndpointPhase,
   capturePhase,
   routerFanout1,
   routerFanout10,

@@ -23,7 +23,7 @@ const CAP = 1_500_000;
 const GUESS_PER_SECOND = 20_000;
 
 /**
- * Publishes deliveries `first … first+count-1` for endpoint 0 exactly as the router writes them:
+ * Publishes deliveries `first … first+count-1` for endpoint `endpoint` exactly as the router writes them:
  * subject by endpoint and the row's partition, the three delivery headers, Msg-Id
  * `<event id>.<subscription id>`, and the event bytes (here the ~1 KB body of raw-http) as data.
  */
@@ -32,10 +32,11 @@ export async function prefillDeliveries(
   nats: NatsConfig,
   first: number,
   count: number,
+  endpointIndex = 0,
 ): Promise<void> {
   const pub = new AckWindowPublisher(nc, { window: 1024, timeoutMs: 30_000 });
-  const endpoint = endpointId(0);
-  const subscription = subscriptionId(0);
+  const endpoint = endpointId(endpointIndex);
+  const subscription = subscriptionId(endpointIndex);
   let failed: unknown;
   for (let id = first; id < first + count && failed === undefined; id++) {
     if (pub.full) await pub.room();

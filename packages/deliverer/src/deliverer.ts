@@ -73,7 +73,7 @@ export class Deliverer {
     this.#now = options.now ?? Date.now;
     this.#sender = senderOf(options.deliverer, () => this.stats.batches++);
     this.#effects = new DeliveryEffects(options.nc, options.nats, options.deliverer.concurrency * 2);
-    this.#slots = new ProcessSlots(options.deliverer.concurrency);
+    this.#slots = new ProcessSlots(options.deliverer.concurrency, options.endpoints.length);
   }
 
   /** Opens the health board, creates each endpoint's consumer and starts delivering. */

@@ -108,7 +108,8 @@ export class EndpointActor {
         await this.#sleep(undefined);
         continue;
       }
-      if (slots.free === 0) {
+      const free = slots.freeFor(this.#inFlight);
+      if (free <= 0) {
         await Promise.race([slots.next(), this.#sleep(undefined)]);
         continue;
       }
@@ -116,7 +117,7 @@ export class EndpointActor {
       // With a rate limit, fetch only about what one token grant covers: a larger fetch would wait
       // for tokens without progress reports and could outlive ack_wait at low rates.
       const rate = this.#o.ratePerSecond;
-      return Math.min(room, slots.free, rate === undefined ? room : tokenBatch(rate));
+      return Math.min(room, free, rate === undefined ? room : tokenBatch(rate));
     }
   }
 

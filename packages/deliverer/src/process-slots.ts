@@ -1,16 +1,25 @@
 /**
- * The deliverer process's request budget (`deliverer.concurrency`), shared by its endpoints. It is a
- * target, not a hard cap: each endpoint sizes its next fetch from the free slots, and endpoints
- * fetching at the same moment may overshoot it by their fetch sizes. The hard limit per endpoint is
- * its consumer's `max_ack_pending` (decision 0007).
+ * The deliverer process's request budget (`deliverer.concurrency`), shared by its endpoints. Every
+ * endpoint is guaranteed a fair share of it (`limit / endpoints`), whatever the others hold: without
+ * that, one slow endpoint would take every slot and starve the fast ones (design.md I6). Beyond its
+ * share an endpoint may use whatever is free. The budget is therefore soft — at most twice `limit`
+ * in flight — and the hard limit per endpoint is its consumer's `max_ack_pending` (decision 0007).
  */
 export class ProcessSlots {
   readonly limit: number;
+  /** Slots each endpoint may always use. */
+  readonly share: number;
   #used = 0;
   #waiters: (() => void)[] = [];
 
-  constructor(limit: number) {
+  constructor(limit: number, endpoints: number) {
     this.limit = limit;
+    this.share = Math.max(1, Math.floor(limit / Math.max(1, endpoints)));
+  }
+
+  /** Slots an endpoint that has `held` in flight may take now. */
+  freeFor(held: number): number {
+    return Math.max(this.free, this.share - held);
   }
 
   get used(): number {
