@@ -12,6 +12,10 @@ function usageError(argv: string[]): string {
   throw new Error(`parseCommandLine(${JSON.stringify(argv)}) did not throw`);
 }
 
+// A command with required operands (`attempts <id>`) needs them to be a complete command line.
+const OPERANDS: Readonly<Record<string, string[]>> = { attempts: ['evt_1'] };
+const complete = (name: string): string[] => [name, ...(OPERANDS[name] ?? [])];
+
 describe('parseCommandLine', () => {
   it('knows the roles and doctor', () => {
     expect(COMMANDS.map((c) => c.name)).toEqual(
@@ -25,9 +29,9 @@ describe('parseCommandLine', () => {
   });
 
   it.each(COMMANDS.map((c) => c.name))('parses "%s --config FILE" and "-c FILE"', (name) => {
-    expect(parseCommandLine([name, '--config', 'a.yaml']).values.config).toBe('a.yaml');
-    expect(parseCommandLine([name, '-c', 'b.yaml']).values.config).toBe('b.yaml');
-    expect(parseCommandLine([name]).command).toBe(name);
+    expect(parseCommandLine([...complete(name), '--config', 'a.yaml']).values.config).toBe('a.yaml');
+    expect(parseCommandLine([...complete(name), '-c', 'b.yaml']).values.config).toBe('b.yaml');
+    expect(parseCommandLine(complete(name)).command).toBe(name);
   });
 
   it('parses "up --demo"', () => {
@@ -49,7 +53,7 @@ describe('parseCommandLine', () => {
     (name) => {
       const spec = COMMANDS.find((c) => c.name === name)!;
       expect(usageError([name, '--bogus'])).toContain(`usage: ${spec.usage}`);
-      expect(usageError([name, 'extra'])).toMatch(/unexpected argument "extra"/);
+      expect(usageError([...complete(name), 'extra'])).toMatch(/unexpected argument "extra"/);
       expect(usageError([name, '--config'])).toContain(`usage: ${spec.usage}`);
     },
   );

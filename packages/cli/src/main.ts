@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@sluice/core';
 import { generateSecret } from '@sluice/deliverer';
+import { isAdminCommand, runAdmin } from './admin-command.js';
 import { helpText, parseCommandLine } from './args.js';
 import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
 import { runDoctor } from './doctor.js';
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.err(`no --config given: using the bundled quick-start configuration ${path}`);
     const config = await loadConfig({ path, env: io.env });
     if (args.command === 'doctor') return await runDoctor(config, io.out);
+    if (isAdminCommand(args.command)) return await runAdmin(args, config, io, Date.now());
     const demo = args.values.demo === true || (args.command === 'up' && explicit === undefined);
     const roles: Role[] = args.command === 'up' ? ['capture', 'router', 'deliverer'] : [args.command as Role];
     return await serve(config, roles, { demo, embedded: args.command === 'up' }, io);
@@ -137,6 +139,7 @@ function withDemoEndpoint(config: Config, url: string, secret: string): Config {
     timeoutMs: 5_000,
     connectTimeoutMs: 1_000,
     enabled: true,
+    maxInFlight: 64,
   };
   return Object.freeze({
     ...config,

@@ -1,6 +1,7 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { startPullLoop, type Logger, type PullLoop } from '@sluice/core';
 import type { AttemptRecord } from './attempt-record.js';
+import { attemptChannel } from './diagnostics.js';
 import { deliveryRef, type DeliveryEffects, type DeliveryRef } from './delivery-effects.js';
 import type { DeliverySender, DeliveryTarget } from './delivery-sender.js';
 import type { EndpointState, Gate } from './endpoint-state.js';
@@ -210,7 +211,12 @@ export class EndpointActor {
     } finally {
       clearInterval(progress);
     }
-    this.#o.effects.record(attemptRecord(ref, outcome, startedAt));
+    const attempt = attemptRecord(ref, outcome, startedAt);
+    this.#o.effects.record(attempt);
+    if (attemptChannel.hasSubscribers) attemptChannel.publish(attempt);
+    // The record holds no header, signature or body (design.md I7). Debug: a dead endpoint would
+    // otherwise flood the log; the attempts stream keeps every one anyway.
+    if (this.#o.logger.isLevelEnabled('debug')) this.#o.logger.debug(attempt, 'delivery attempt');
     this.#settle(m, ref, outcome);
   }
 

@@ -9,6 +9,7 @@ import {
   type BreakerState,
 } from './circuit-breaker.js';
 import type { DeliveryEffects } from './delivery-effects.js';
+import { endpointStateChannel, type EndpointStateMessage } from './diagnostics.js';
 import type { EndpointHealth } from './endpoint-health.js';
 import type { HealthBoard } from './health-board.js';
 import { OperationalEventTypes, operationalEvent } from './operational-events.js';
@@ -104,6 +105,7 @@ export class EndpointState {
       this.#limit = Math.max(1, Math.floor(this.#limit / 2));
       if (signal.pauseMs !== undefined && signal.pauseMs > 0) {
         const until = nowMs + signal.pauseMs;
+        this.#tell({ state: 'throttled', untilMs: until });
         this.#write((h) =>
           h.throttledUntilMs !== undefined && h.throttledUntilMs >= until
             ? undefined
@@ -131,6 +133,7 @@ export class EndpointState {
     if (after.kind === 'open' && before !== 'open') {
       const until = after.untilMs;
       this.#o.logger.warn({ openUntil: new Date(until).toISOString() }, 'circuit breaker opened');
+      this.#tell({ state: 'open', untilMs: until });
       this.#write((h) => ({
         ...h,
         openUntilMs: until,
@@ -150,6 +153,7 @@ export class EndpointState {
       this.#limit = Math.min(this.#o.maxInFlight, this.#o.breaker.probes);
       const shared = this.#o.board.get(this.#o.endpointId);
       this.#o.logger.info('circuit breaker closed: endpoint recovered');
+      this.#tell({ state: 'closed' });
       this.#write((h) => ({ ...h, openUntilMs: undefined, failingSinceMs: undefined, updatedAtMs: nowMs }));
       this.#announce(OperationalEventTypes.endpointRecovered, shared.failingSinceMs ?? nowMs, nowMs);
     } else if (this.#limit < this.#o.maxInFlight) this.#limit++;
@@ -158,6 +162,7 @@ export class EndpointState {
   #disable(reason: 'gone' | 'failing', nowMs: number, failingSinceMs?: number): void {
     if (this.#o.board.get(this.#o.endpointId).disabled) return;
     this.#o.logger.error({ reason }, 'endpoint disabled');
+    this.#tell({ state: 'disabled', reason });
     this.#write((h) =>
       h.disabled
         ? undefined
@@ -178,11 +183,14 @@ export class EndpointState {
       .catch((err: unknown) => this.#o.logger.warn({ err, type }, 'operational event not published'));
   }
 
+  #tell(m: Omit<EndpointStateMessage, 'endpointId'>): void {
+    if (endpointStateChannel.hasSubscribers)
+      endpointStateChannel.publish({ endpointId: this.#o.endpointId, ...m });
+  }
+
   #write(change: (h: EndpointHealth) => EndpointHealth | undefined): void {
     this.#o.board
       .update(this.#o.endpointId, change)
-      .catch((err: unknown) =>
-        this.#o.logger.warn({ err }, 'endpoint health not written'),
-      );
+      .catch((err: unknown) => this.#o.logger.warn({ err }, 'endpoint health not written'));
   }
 }

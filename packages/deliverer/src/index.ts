@@ -23,3 +23,5 @@ export { encodeAttempt, decodeAttempt } from './attempt-record.js';
 export type { AttemptRecord } from './attempt-record.js';
 export { HEALTHY, encodeHealth, decodeHealth } from './endpoint-health.js';
 export type { EndpointHealth } from './endpoint-health.js';
+export { DiagnosticsChannels } from './diagnostics.js';
+export type { EndpointStateMessage } from './diagnostics.js';

@@ -7,6 +7,7 @@ const billing: DeliveryTarget = {
   keys: [Buffer.from('a'.repeat(32))],
   timeoutMs: 1000,
   connectTimeoutMs: 500,
+  headersTimeoutMs: 800,
 };
 const audit: DeliveryTarget = {
   ...billing,

@@ -12,6 +12,7 @@ function endpoint(id: string, enabled = true): EndpointConfig {
     timeoutMs: 1_000,
     connectTimeoutMs: 1_000,
     enabled,
+    maxInFlight: 64,
   };
 }
 
