@@ -19,14 +19,14 @@ export interface Runtime {
   /** Rejects when a role fails fatally (e.g. the binlog position was purged). */
   readonly done: Promise<void>;
   /** One line of counters for progress output. */
-  stats(): Record<string, number>;
+  stats(): Record<string, unknown>;
   /** Stops every role gracefully: capture first, so that the rest can drain what it published. */
   stop(): Promise<void>;
 }
 
 interface Part {
   readonly stop: () => Promise<void>;
-  readonly stats: () => Record<string, number>;
+  readonly stats: () => Record<string, unknown>;
   readonly done?: Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export async function startRoles(config: Config, roles: readonly Role[], logger:
   const fatal = parts.flatMap((p) => (p.done ? [p.done] : []));
   return {
     done: fatal.length > 0 ? Promise.race(fatal) : new Promise<void>(() => {}),
-    stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, number>,
+    stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, unknown>,
     stop,
   };
 }
@@ -131,7 +131,14 @@ async function startRole(
         stop: () => deliverer.stop(),
         stats: () => {
           const { delivered, retried, deadLettered, parked } = deliverer.stats;
-          return { delivered, retried, deadLettered, parked };
+          const breakers = Object.entries(deliverer.breakers()).filter(([, state]) => state !== 'closed');
+          return {
+            delivered,
+            retried,
+            deadLettered,
+            parked,
+            ...(breakers.length ? { breakers: Object.fromEntries(breakers) } : {}),
+          };
         },
       };
     }
