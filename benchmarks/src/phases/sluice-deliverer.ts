@@ -9,7 +9,8 @@ import {
 } from '@sluice/core';
 import { postBody1k } from '../payloads.js';
 import { figures, type Phase, type PhaseContext, type PhaseResult } from '../phase.js';
-import { measureDrain } from './sluice-drain.js';
+import type { Receiver } from '../infra.js';
+import { measureDrain, type DrainFigures } from './sluice-drain.js';
 import {
   benchNats,
   endpointId,
@@ -114,9 +115,28 @@ async function runDeliverer(
     matchHarnessConcurrency: true,
   });
   if (mode) raw.deliverer = { ...(raw.deliverer as Record<string, unknown>), mode };
+  const drained = await drainToFastEndpoint(ctx, nats, receiver, raw);
+  return figures(name, 'deliveries', drained.count, drained.seconds, drained.processes, {
+    notes: drained.notes,
+  });
+}
+
+/**
+ * Runs `sluice deliverer` with `raw` over a backlog of deliveries to endpoint 0 (the `fast` receiver),
+ * pre-filled and topped up by {@link measureDrain}, and measures what the receiver got in the window.
+ * `before` runs once the streams exist, before the first pre-fill (e.g. another endpoint's backlog).
+ */
+export async function drainToFastEndpoint(
+  ctx: PhaseContext,
+  nats: { url: string; pid: number },
+  fast: Receiver,
+  raw: Record<string, unknown>,
+  before?: (nc: NatsConnection, nats: NatsConfig) => Promise<void>,
+): Promise<DrainFigures> {
   const config = resolved(raw);
   const { nc } = await benchNats(config);
   try {
+    await before?.(nc, config.nats);
     let stocked = 0;
     const add = async (n: number): Promise<void> => {
       await prefillDeliveries(nc, config.nats, stocked + 1, n);
@@ -125,10 +145,10 @@ async function runDeliverer(
     const initial = Math.min(CAP, Math.ceil(((ctx.warmupMs + ctx.durationMs) / 1000) * GUESS_PER_SECOND));
     ctx.progress(`pre-filling ${initial} deliveries`);
     await add(initial);
-    const drained = await measureDrain(
+    return await measureDrain(
       ctx,
       {
-        consumed: async () => (await receiver.stats()).count,
+        consumed: async () => (await fast.stats()).count,
         get stocked() {
           return stocked;
         },
@@ -137,13 +157,10 @@ async function runDeliverer(
       { name: 'sluice-deliverer', start: () => ctx.infra.sluice('deliverer', raw, sluiceNodeArgs()) },
       [
         { name: 'nats-server', pid: nats.pid },
-        { name: 'receiver', pid: receiver.pid },
+        { name: 'receiver', pid: fast.pid },
       ],
       CAP,
     );
-    return figures(name, 'deliveries', drained.count, drained.seconds, drained.processes, {
-      notes: drained.notes,
-    });
   } finally {
     await nc.close();
   }

@@ -1,11 +1,8 @@
 import { figures, type Phase, type PhaseContext, type PhaseResult } from '../phase.js';
-import { prefillDeliveries } from './sluice-deliverer.js';
-import { measureDrain } from './sluice-drain.js';
-import { benchNats, resolved, sluiceConfig, sluiceNodeArgs } from './sluice-config.js';
+import { drainToFastEndpoint, prefillDeliveries } from './sluice-deliverer.js';
+import { sluiceConfig } from './sluice-config.js';
 
 const SLOW_ANSWER_MS = 10_000;
-const CAP = 1_500_000;
-const GUESS_PER_SECOND = 20_000;
 
 /**
  * The deliverer next to a slow endpoint with a deep backlog: endpoint 1 answers after 10 s and has
@@ -38,53 +35,18 @@ async function runSlowEndpoint(ctx: PhaseContext): Promise<PhaseResult> {
   // `deliverer` while the slow one holds its own maxInFlight.
   raw.deliverer = { concurrency: 2 * ctx.concurrency, connectionsPerOrigin: ctx.concurrency };
   endpoints.forEach((e, i) => (endpoints[i] = { ...e, maxInFlight: ctx.concurrency }));
-  const config = resolved(raw);
-  const { nc } = await benchNats(config);
-  try {
-    const slowBacklog = ctx.mode === 'quick' ? 20_000 : 1_000_000;
+  const slowBacklog = ctx.mode === 'quick' ? 20_000 : 1_000_000;
+  const drained = await drainToFastEndpoint(ctx, nats, fast, raw, async (nc, ns) => {
     ctx.progress(`pre-filling ${slowBacklog} deliveries for the slow endpoint`);
     // Ids from 1e9 up: apart from the fast endpoint's, though subscriptions differ anyway.
-    await prefillDeliveries(nc, config.nats, 1_000_000_000, slowBacklog, 1);
-    let stocked = 0;
-    const add = async (n: number): Promise<void> => {
-      await prefillDeliveries(nc, config.nats, stocked + 1, n, 0);
-      stocked += n;
-    };
-    const initial = Math.min(CAP, Math.ceil(((ctx.warmupMs + ctx.durationMs) / 1000) * GUESS_PER_SECOND));
-    ctx.progress(`pre-filling ${initial} deliveries for the fast endpoint`);
-    await add(initial);
-    const drained = await measureDrain(
-      ctx,
-      {
-        consumed: async () => (await fast.stats()).count,
-        get stocked() {
-          return stocked;
-        },
-        add,
-      },
-      { name: 'sluice-deliverer', start: () => ctx.infra.sluice('deliverer', raw, sluiceNodeArgs()) },
-      [
-        { name: 'nats-server', pid: nats.pid },
-        { name: 'receiver', pid: fast.pid },
-      ],
-      CAP,
-    );
-    const slowSeen = (await slow.stats()).count;
-    const notes = [
-      ...drained.notes,
-      `slow endpoint: ${slowBacklog} waiting, ${slowSeen} requests received in all (answers after ${SLOW_ANSWER_MS / 1000} s)`,
-    ];
-    return figures(
-      'deliverer-slow-endpoint',
-      'deliveries',
-      drained.count,
-      drained.seconds,
-      drained.processes,
-      {
-        notes,
-      },
-    );
-  } finally {
-    await nc.close();
-  }
+    await prefillDeliveries(nc, ns, 1_000_000_000, slowBacklog, 1);
+  });
+  const slowSeen = (await slow.stats()).count;
+  const notes = [
+    ...drained.notes,
+    `slow endpoint: ${slowBacklog} waiting, ${slowSeen} requests received in all (answers after ${SLOW_ANSWER_MS / 1000} s)`,
+  ];
+  return figures('deliverer-slow-endpoint', 'deliveries', drained.count, drained.seconds, drained.processes, {
+    notes,
+  });
 }

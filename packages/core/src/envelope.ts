@@ -78,14 +78,22 @@ export function cdcEvent(input: CdcEventInput): CloudEvent<RowChange> {
   };
 }
 
+/** Serialises a value as UTF-8 JSON bytes: the one encoding of every JSON message sluice stores. */
+export function encodeJson(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+/** Parses UTF-8 JSON bytes (a view is read in place, not copied). Throws `SyntaxError` on malformed input. */
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
+}
+
 /** Serialises an event for the stream and for delivery bodies (one encoding, no re-encode on the way). */
 export function encodeEvent(event: CloudEvent): Uint8Array {
-  return Buffer.from(JSON.stringify(event), 'utf8');
+  return encodeJson(event);
 }
 
 /** Parses an event from its stored bytes. Throws `SyntaxError` on malformed input. */
 export function decodeEvent(bytes: Uint8Array): CloudEvent {
-  return JSON.parse(
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-  ) as CloudEvent;
+  return decodeJson<CloudEvent>(bytes);
 }

@@ -45,7 +45,7 @@ export {
   operationalEventId,
 } from './event-id.js';
 export type { CdcPosition } from './event-id.js';
-export { cdcEvent, cdcEventType, encodeEvent, decodeEvent } from './envelope.js';
+export { cdcEvent, cdcEventType, encodeEvent, decodeEvent, encodeJson, decodeJson } from './envelope.js';
 export type { CloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
 export { isValidTypePattern, compileTypePattern } from './type-pattern.js';
 export type { TypeMatcher } from './type-pattern.js';

@@ -1,3 +1,5 @@
+import { decodeJson, encodeJson } from '@sluice/core';
+
 /**
  * One delivery attempt as recorded on `SLUICE_ATTEMPTS` (subject `<prefix>.attempts.<endpoint>.<event id>`),
  * JSON-encoded. Never carries request headers, signatures or the body sent (design.md I7).
@@ -26,12 +28,10 @@ export interface AttemptRecord {
 
 /** Encodes a record for the attempts stream. */
 export function encodeAttempt(r: AttemptRecord): Uint8Array {
-  return Buffer.from(JSON.stringify(r), 'utf8');
+  return encodeJson(r);
 }
 
 /** Decodes a record from the attempts stream; throws `SyntaxError` on malformed data. */
 export function decodeAttempt(bytes: Uint8Array): AttemptRecord {
-  return JSON.parse(
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-  ) as AttemptRecord;
+  return decodeJson<AttemptRecord>(bytes);
 }

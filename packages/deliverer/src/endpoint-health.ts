@@ -1,3 +1,5 @@
+import { decodeJson, encodeJson } from '@sluice/core';
+
 /**
  * What every deliverer process shares about one endpoint, stored as JSON in the `sluice_endpoints` KV
  * bucket under the endpoint's id (decision 0007). Absent key = healthy and enabled.
@@ -22,14 +24,14 @@ export const HEALTHY: EndpointHealth = Object.freeze({ disabled: false, updatedA
 
 /** Encodes a health record for the KV bucket. */
 export function encodeHealth(h: EndpointHealth): Uint8Array {
-  return Buffer.from(JSON.stringify(h), 'utf8');
+  return encodeJson(h);
 }
 
 /** Decodes a health record; a malformed value reads as {@link HEALTHY} (never blocks deliveries). */
 export function decodeHealth(bytes: Uint8Array | undefined): EndpointHealth {
   if (bytes === undefined || bytes.length === 0) return HEALTHY;
   try {
-    const v = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<EndpointHealth>;
+    const v = decodeJson<Partial<EndpointHealth> | null>(bytes);
     return typeof v === 'object' && v !== null
       ? { ...HEALTHY, ...v, disabled: v.disabled === true }
       : HEALTHY;
