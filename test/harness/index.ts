@@ -9,6 +9,7 @@ export type {
   ReceiverWaitOptions,
   RecordedRequest,
   Respond,
+  ResponseMode,
   TestReceiver,
 } from './receiver.js';
 export { waitFor } from './wait.js';

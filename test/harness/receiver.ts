@@ -15,7 +15,17 @@ export interface RecordedRequest {
   body: string;
   /** `Date.now()` when the body had been read. */
   receivedAt: number;
+  /** The status answered, once chosen; absent for a request that is never answered (`hang`). */
+  status?: number;
 }
+
+/**
+ * How the receiver answers:
+ * - `answer`: the status, headers and an empty body, after `delayMs`;
+ * - `hang`: reads the request and never answers (until the client gives up or the receiver closes);
+ * - `trickle`: sends the status and headers at once, then one body byte every `trickleMs`, for ever.
+ */
+export type ResponseMode = 'answer' | 'hang' | 'trickle';
 
 /** Chooses a response from the request and its zero-based index among all received requests. */
 export type Respond<T> = T | ((req: RecordedRequest, index: number) => T);
@@ -28,6 +38,10 @@ export interface ReceiverOptions {
   headers?: Respond<Record<string, string>>;
   /** Wait this long before answering, in milliseconds (to provoke client timeouts). @default 0 */
   delayMs?: Respond<number>;
+  /** How to answer. @default 'answer' */
+  mode?: Respond<ResponseMode>;
+  /** Pause between body bytes in `trickle` mode, in milliseconds. @default 200 */
+  trickleMs?: number;
 }
 
 /** Options for {@link TestReceiver.waitFor}. */
@@ -43,6 +57,10 @@ export interface TestReceiver {
   readonly port: number;
   /** Every request so far, in arrival order. */
   readonly requests: readonly RecordedRequest[];
+  /** Requests arrived and not yet answered nor abandoned by the client, right now. */
+  readonly inFlight: number;
+  /** The most requests that were ever {@link TestReceiver.inFlight} at once. */
+  readonly maxInFlight: number;
   /**
    * Waits until `count` requests arrived, or until `predicate(requests)` holds; returns the requests.
    *
@@ -63,8 +81,21 @@ export interface TestReceiver {
 export async function startReceiver(opts: ReceiverOptions = {}): Promise<TestReceiver> {
   const requests: RecordedRequest[] = [];
   const closing = new AbortController();
+  const trickles = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Counted from the request's arrival until it is answered (ended before the answer goes out, so
+    // that a client reacting to it at once is never counted twice) or its connection closes.
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    let open = true;
+    const finished = (): void => {
+      if (open) inFlight -= 1;
+      open = false;
+    };
+    res.once('close', finished);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const recorded: RecordedRequest = {
@@ -78,7 +109,21 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<TestRec
     const status = pick(opts.status, recorded, index) ?? 204;
     const headers = pick(opts.headers, recorded, index) ?? {};
     const delayMs = pick(opts.delayMs, recorded, index) ?? 0;
+    const mode = pick(opts.mode, recorded, index) ?? 'answer';
+    if (mode === 'hang') return;
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: closing.signal });
+    recorded.status = status;
+    if (mode === 'trickle') {
+      res.writeHead(status, headers);
+      const timer = setInterval(() => res.write('.'), opts.trickleMs ?? 200);
+      trickles.add(timer);
+      res.once('close', () => {
+        clearInterval(timer);
+        trickles.delete(timer);
+      });
+      return;
+    }
+    finished();
     res.writeHead(status, headers).end();
   };
 
@@ -95,6 +140,12 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<TestRec
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
     async waitFor(until, { timeoutMs = 10_000 } = {}) {
       const done = typeof until === 'number' ? () => requests.length >= until : () => until(requests);
       const what = typeof until === 'number' ? `at least ${until}` : 'a match for the predicate';
@@ -112,6 +163,8 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<TestRec
     },
     async [Symbol.asyncDispose]() {
       closing.abort();
+      for (const t of trickles) clearInterval(t);
+      trickles.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -44,9 +44,10 @@ export interface EndpointActorOptions {
 }
 
 const MAX_FETCH = 256;
-// A delivery put back while its endpoint is disabled waits for someone to enable it; this is only how
-// soon it is looked at again once that happened.
-const DISABLED_PARK_MS = 30_000;
+// A delivery put back while its endpoint is disabled waits for someone to enable it. Nothing pulls for
+// a disabled endpoint, so a short delay costs nothing while it is off, and once it is enabled the
+// delivery is among the first handed out instead of holding one of its slots for a long delay.
+const DISABLED_PARK_MS = 1_000;
 const PUBLISH_FAILED_DELAY_MS = 1_000;
 
 /**
@@ -61,6 +62,8 @@ export class EndpointActor {
   #stopping = false;
   #wakers: (() => void)[] = [];
   #tokens = { second: -1, left: 0 };
+  // Deliveries waiting for a rate-limit token take turns in fetch order, one KV request at a time.
+  #tokenTurn: Promise<unknown> = Promise.resolve();
 
   constructor(options: EndpointActorOptions) {
     this.#o = options;
@@ -145,16 +148,48 @@ export class EndpointActor {
       this.#park(m, ref, gate);
       return;
     }
-    if (this.#o.ratePerSecond !== undefined) await this.#token(this.#o.ratePerSecond);
     this.#inFlight++;
-    this.#o.stats.inFlight++;
-    this.#o.slots.take();
-    void this.#deliver(m, ref).finally(() => {
+    void this.#attempt(m, ref).finally(() => {
       this.#inFlight--;
-      this.#o.stats.inFlight--;
-      this.#o.slots.release();
       this.wake();
     });
+  }
+
+  async #attempt(m: JsMsg, ref: DeliveryRef): Promise<void> {
+    const perSecond = this.#o.ratePerSecond;
+    if (perSecond !== undefined && !(await this.#turnForToken(m, ref, perSecond))) return;
+    this.#o.stats.inFlight++;
+    this.#o.slots.take();
+    try {
+      await this.#deliver(m, ref);
+    } finally {
+      this.#o.stats.inFlight--;
+      this.#o.slots.release();
+    }
+  }
+
+  // A fetch can bring more deliveries than the rate lets out within ack_wait (a backlog behind a low
+  // rate, shared with other processes). Awaited inside the pull loop, the rest of the fetch waited
+  // without progress acks, the server handed them out again, and they were POSTed twice. So each
+  // waits here, kept alive, for its turn; false when it was put back instead.
+  async #turnForToken(m: JsMsg, ref: DeliveryRef, perSecond: number): Promise<boolean> {
+    const progress = setInterval(() => m.working(), this.#progressMs);
+    const turn = this.#tokenTurn.then(() => this.#token(perSecond));
+    this.#tokenTurn = turn.catch(() => undefined);
+    try {
+      await turn;
+      return true;
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'rate limit not readable: delivery put back');
+      this.#settle(m, ref, { kind: 'parked', delayMs: PUBLISH_FAILED_DELAY_MS });
+      return false;
+    } finally {
+      clearInterval(progress);
+    }
+  }
+
+  get #progressMs(): number {
+    return Math.max(100, Math.floor(this.#o.ackWaitMs / 3));
   }
 
   // Fetched, but the endpoint closed meanwhile: back to the stream unattempted, until it may reopen.
@@ -184,7 +219,7 @@ export class EndpointActor {
     // An endpoint's timeoutMs is independent of ack_wait and may exceed it. Without progress acks
     // the server would redeliver the message while this attempt is still in flight, and the
     // endpoint would get concurrent duplicates.
-    const progress = setInterval(() => m.working(), Math.max(100, Math.floor(this.#o.ackWaitMs / 3)));
+    const progress = setInterval(() => m.working(), this.#progressMs);
     const startedAt = this.#o.now();
     let outcome: Outcome;
     try {

@@ -52,6 +52,10 @@ export class EndpointState {
   /** First failure since the last success, in this process. */
   #failingSinceMs: number | undefined;
   #wasDisabled: boolean;
+  // What this process decided and the shared record may not show yet: writing it takes KV round
+  // trips, and meanwhile the gate let the next fetch out at once — an attempt 3 ms after a 429 with
+  // `Retry-After: 1`. Each is dropped once its write settled, when the board has it (or never will).
+  #unshared = { throttledUntilMs: 0, disabled: false };
 
   constructor(options: EndpointStateOptions, nowMs: number) {
     this.#o = options;
@@ -68,9 +72,10 @@ export class EndpointState {
   /** Whether deliveries may go out at `nowMs`, from this process's breaker and the shared health. */
   gate(nowMs: number): Gate {
     const h = this.#o.board.get(this.#o.endpointId);
-    if (this.#o.configDisabled || h.disabled) return { open: false, why: 'disabled' };
-    if (h.throttledUntilMs !== undefined && h.throttledUntilMs > nowMs)
-      return { open: false, untilMs: h.throttledUntilMs, why: 'throttled' };
+    const local = this.#unshared;
+    if (this.#o.configDisabled || h.disabled || local.disabled) return { open: false, why: 'disabled' };
+    const throttledUntilMs = Math.max(h.throttledUntilMs ?? 0, local.throttledUntilMs);
+    if (throttledUntilMs > nowMs) return { open: false, untilMs: throttledUntilMs, why: 'throttled' };
     // Another process opened the breaker: follow it, keeping this process's open period for backoff.
     if (h.openUntilMs !== undefined && h.openUntilMs > nowMs && this.#breaker.kind !== 'open')
       this.#breaker = openBreaker(h.openUntilMs, h.openUntilMs - h.updatedAtMs || this.#o.breaker.openMs);
@@ -106,10 +111,15 @@ export class EndpointState {
       if (signal.pauseMs !== undefined && signal.pauseMs > 0) {
         const until = nowMs + signal.pauseMs;
         this.#tell({ state: 'throttled', untilMs: until });
-        this.#write((h) =>
-          h.throttledUntilMs !== undefined && h.throttledUntilMs >= until
-            ? undefined
-            : { ...h, throttledUntilMs: until, updatedAtMs: nowMs },
+        this.#unshared.throttledUntilMs = Math.max(this.#unshared.throttledUntilMs, until);
+        this.#write(
+          (h) =>
+            h.throttledUntilMs !== undefined && h.throttledUntilMs >= until
+              ? undefined
+              : { ...h, throttledUntilMs: until, updatedAtMs: nowMs },
+          () => {
+            if (this.#unshared.throttledUntilMs === until) this.#unshared.throttledUntilMs = 0;
+          },
         );
       }
     }
@@ -160,13 +170,16 @@ export class EndpointState {
   }
 
   #disable(reason: 'gone' | 'failing', nowMs: number, failingSinceMs?: number): void {
-    if (this.#o.board.get(this.#o.endpointId).disabled) return;
+    if (this.#o.board.get(this.#o.endpointId).disabled || this.#unshared.disabled) return;
     this.#o.logger.error({ reason }, 'endpoint disabled');
     this.#tell({ state: 'disabled', reason });
-    this.#write((h) =>
-      h.disabled
-        ? undefined
-        : { ...h, disabled: true, disabledReason: reason, disabledAtMs: nowMs, updatedAtMs: nowMs },
+    this.#unshared.disabled = true;
+    this.#write(
+      (h) =>
+        h.disabled
+          ? undefined
+          : { ...h, disabled: true, disabledReason: reason, disabledAtMs: nowMs, updatedAtMs: nowMs },
+      () => (this.#unshared.disabled = false),
     );
     this.#announce(OperationalEventTypes.endpointDisabled, failingSinceMs ?? nowMs, nowMs, reason);
   }
@@ -188,9 +201,10 @@ export class EndpointState {
       endpointStateChannel.publish({ endpointId: this.#o.endpointId, ...m });
   }
 
-  #write(change: (h: EndpointHealth) => EndpointHealth | undefined): void {
-    this.#o.board
-      .update(this.#o.endpointId, change)
-      .catch((err: unknown) => this.#o.logger.warn({ err }, 'endpoint health not written'));
+  #write(change: (h: EndpointHealth) => EndpointHealth | undefined, settled = (): void => undefined): void {
+    this.#o.board.update(this.#o.endpointId, change).then(settled, (err: unknown) => {
+      this.#o.logger.warn({ err }, 'endpoint health not written');
+      settled();
+    });
   }
 }

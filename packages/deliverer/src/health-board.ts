@@ -12,7 +12,10 @@ const CAS_ATTEMPTS = 5;
 export class HealthBoard {
   readonly #kv: KV;
   readonly #log: Logger;
-  readonly #health = new Map<string, EndpointHealth>();
+  // With the KV revision it was read at: the order of writes. `updatedAtMs` cannot order them — it
+  // is each writer's wall clock, and a record written on a host whose clock is behind (an operator's
+  // `sluice endpoints enable`) was ignored by every deliverer.
+  readonly #health = new Map<string, { readonly h: EndpointHealth; readonly revision: number }>();
   readonly #listeners = new Set<(endpointId: string, h: EndpointHealth) => void>();
   #stop: (() => void) | undefined;
 
@@ -24,18 +27,18 @@ export class HealthBoard {
   /** Follows changes, then loads every key; resolves once the current values are in. */
   async start(): Promise<void> {
     // Watch first, load second: a change made in between is seen by at least one of the two, and
-    // `updatedAtMs` keeps an older value from replacing a newer one.
+    // the revision keeps an older value from replacing a newer one.
     const watch = await this.#kv.watch({ include: KvWatchInclude.UpdatesOnly });
     this.#stop = () => watch.stop();
     void (async () => {
       for await (const e of watch)
-        this.#apply(e.key, e.operation === 'PUT' ? decodeHealth(e.value) : HEALTHY);
+        this.#apply(e.key, e.operation === 'PUT' ? decodeHealth(e.value) : HEALTHY, e.revision);
     })().catch((err: unknown) => this.#log.warn({ err }, 'endpoint health watch ended'));
     const keys: string[] = [];
     for await (const k of await this.#kv.keys()) keys.push(k);
     for (const k of keys) {
       const e = await this.#kv.get(k);
-      if (e?.operation === 'PUT') this.#apply(k, decodeHealth(e.value));
+      if (e?.operation === 'PUT') this.#apply(k, decodeHealth(e.value), e.revision);
     }
   }
 
@@ -46,7 +49,7 @@ export class HealthBoard {
 
   /** The last known health of an endpoint. */
   get(endpointId: string): EndpointHealth {
-    return this.#health.get(endpointId) ?? HEALTHY;
+    return this.#health.get(endpointId)?.h ?? HEALTHY;
   }
 
   /** Calls `fn` on every change, from this or another process. */
@@ -68,9 +71,10 @@ export class HealthBoard {
       const next = change(current);
       if (next === undefined) return current;
       try {
-        if (entry) await this.#kv.update(endpointId, encodeHealth(next), entry.revision);
-        else await this.#kv.create(endpointId, encodeHealth(next));
-        this.#apply(endpointId, next);
+        const revision = entry
+          ? await this.#kv.update(endpointId, encodeHealth(next), entry.revision)
+          : await this.#kv.create(endpointId, encodeHealth(next));
+        this.#apply(endpointId, next, revision);
         return next;
       } catch (err) {
         // Someone else wrote in between: read again and re-apply the change to their value.
@@ -81,10 +85,10 @@ export class HealthBoard {
     return this.get(endpointId);
   }
 
-  #apply(endpointId: string, h: EndpointHealth): void {
+  #apply(endpointId: string, h: EndpointHealth, revision: number): void {
     const before = this.#health.get(endpointId);
-    if (before && before.updatedAtMs > h.updatedAtMs) return;
-    this.#health.set(endpointId, h);
+    if (before && before.revision >= revision) return;
+    this.#health.set(endpointId, { h, revision });
     for (const fn of this.#listeners) fn(endpointId, h);
   }
 }

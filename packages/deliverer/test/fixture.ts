@@ -1,20 +1,49 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckWindowPublisher,
   DeliveryHeaders,
+  attemptsFilter,
+  attemptsStream,
   buildConfig,
   createLogger,
+  decodeEvent,
   deliveriesStream,
+  dlqEndpointFilter,
+  dlqStream,
   endpointConsumer,
   deliveryId,
   deliverySubject,
+  eventSubject,
+  eventsStream,
+  openEndpointHealth,
+  partitionFromDeliverySubject,
+  partitionOf,
   provisionStreams,
+  redriveMsgId,
+  retriesStream,
+  retrySchedulerConsumer,
+  type CloudEvent,
   type Config,
+  type PubAck,
 } from '@sluice/core';
 import { Webhook } from 'standardwebhooks';
-import { Deliverer } from '../src/index.js';
+import {
+  Deliverer,
+  decodeAttempt,
+  decodeHealth,
+  encodeHealth,
+  type AttemptRecord,
+  type EndpointHealth,
+  type OperationalData,
+} from '../src/index.js';
 import { uniqueName, type RecordedRequest, type TestNats } from '../../../test/harness/index.js';
 
 // Shared by the in-process (deliverer.test.ts) and pool (pool.test.ts) integration tests: one setup,
@@ -91,6 +120,34 @@ export interface TestDelivery {
 
 /** Publishes one delivery the way the router does; `n` picks the partition and tags the body. */
 export async function publishDelivery(s: Setup, endpoint: string, n = 0): Promise<TestDelivery> {
+  const [sent, stored] = sendDelivery(s, endpoint, n);
+  await stored;
+  return sent;
+}
+
+/**
+ * Publishes `count` deliveries numbered `from`, `from + 1`, … without awaiting each PubAck: as many at
+ * once as the publisher's ack window holds. Resolves once every one is stored.
+ */
+export async function publishDeliveries(
+  s: Setup,
+  endpoint: string,
+  count: number,
+  from = 0,
+): Promise<TestDelivery[]> {
+  const sent: TestDelivery[] = [];
+  const stored: Promise<PubAck>[] = [];
+  for (let n = from; n < from + count; n++) {
+    if (s.publisher.full) await s.publisher.room();
+    const [d, ack] = sendDelivery(s, endpoint, n);
+    sent.push(d);
+    stored.push(ack);
+  }
+  await Promise.all(stored);
+  return sent;
+}
+
+function sendDelivery(s: Setup, endpoint: string, n: number): [TestDelivery, Promise<PubAck>] {
   const eventId = uniqueName('evt');
   // Non-ASCII and a space after a comma: the body must arrive byte for byte, never re-encoded.
   const body = Buffer.from(
@@ -102,7 +159,7 @@ export async function publishDelivery(s: Setup, endpoint: string, n = 0): Promis
     }).replace(',', ', '),
     'utf8',
   );
-  await s.publisher.publish(
+  const stored = s.publisher.publish(
     deliverySubject(s.config.nats, endpoint, n % 4),
     body,
     deliveryId(eventId, 'sub1'),
@@ -112,7 +169,7 @@ export async function publishDelivery(s: Setup, endpoint: string, n = 0): Promis
       [DeliveryHeaders.endpoint]: endpoint,
     },
   );
-  return { eventId, endpoint, body };
+  return [{ eventId, endpoint, body }, stored];
 }
 
 /** Verifies a received request with the independent standardwebhooks package; throws when it does not. */
@@ -128,4 +185,155 @@ export function verify(secret: string, r: RecordedRequest): unknown {
 export async function consumerIdle(s: Setup, endpoint: string): Promise<boolean> {
   const info = await s.jsm.consumers.info(deliveriesStream(s.config.nats), endpointConsumer(endpoint));
   return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+/** The endpoint's consumer on the deliveries stream, as the server reports it now. */
+export function endpointConsumerInfo(s: Setup, endpoint: string): Promise<ConsumerInfo> {
+  return s.jsm.consumers.info(deliveriesStream(s.config.nats), endpointConsumer(endpoint));
+}
+
+/** True when the retry scheduler holds no waiting retry: every one was put back or none was made. */
+export async function retriesIdle(s: Setup): Promise<boolean> {
+  const info = await s.jsm.consumers.info(retriesStream(s.config.nats), retrySchedulerConsumer());
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+/** Messages stored in a stream, in total. */
+export async function streamCount(s: Setup, stream: string): Promise<number> {
+  return (await s.jsm.streams.info(stream)).state.messages;
+}
+
+const SCAN_BATCH = 256;
+const SCAN_EXPIRES_MS = 2_000;
+
+/**
+ * Reads the messages of `stream` matching `filter` that exist when called, in stream order, with an
+ * ordered consumer (deleted afterwards). Returns at the last of them instead of waiting for more.
+ */
+export async function readStream(s: Setup, stream: string, filter: string): Promise<JsMsg[]> {
+  const lastSeq = (await s.jsm.streams.info(stream)).state.last_seq;
+  const consumer = await jetstream(s.nc).consumers.get(stream, { filter_subjects: filter });
+  const out: JsMsg[] = [];
+  try {
+    let remaining = (await consumer.info(true)).num_pending;
+    while (remaining > 0) {
+      const batch = await consumer.fetch({
+        max_messages: Math.min(remaining, SCAN_BATCH),
+        expires: SCAN_EXPIRES_MS,
+      });
+      const before = out.length;
+      for await (const m of batch) {
+        out.push(m);
+        remaining = m.seq >= lastSeq ? 0 : m.info.pending;
+        if (remaining === 0) break;
+      }
+      await batch.close();
+      // Counted as pending but deleted before the fetch: nothing more to read.
+      if (out.length === before) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => false);
+  }
+  return out;
+}
+
+/** Every attempt record of an endpoint, in the order they were stored. */
+export async function attemptRecords(s: Setup, endpoint: string): Promise<AttemptRecord[]> {
+  const ns = s.config.nats;
+  const msgs = await readStream(s, attemptsStream(ns), attemptsFilter(ns, { endpointId: endpoint }));
+  return msgs.map((m) => decodeAttempt(m.data));
+}
+
+/** The attempt records of one event, by attempt number. */
+export function attemptsOf(records: readonly AttemptRecord[], eventId: string): AttemptRecord[] {
+  return records.filter((r) => r.eventId === eventId).sort((a, b) => a.attempt - b.attempt);
+}
+
+/** A dead letter as stored in the DLQ. */
+export interface TestDeadLetter {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  eventId: string;
+  subscriptionId: string;
+  reason: string;
+  attempt: string;
+  status: string;
+  error: string;
+}
+
+/** Every dead letter of an endpoint, in DLQ order. */
+export async function deadLetters(s: Setup, endpoint: string): Promise<TestDeadLetter[]> {
+  const ns = s.config.nats;
+  const msgs = await readStream(s, dlqStream(ns), dlqEndpointFilter(ns, endpoint));
+  return msgs.map((m) => {
+    const h = (k: string): string => m.headers?.get(k) ?? '';
+    return {
+      seq: m.seq,
+      subject: m.subject,
+      data: m.data,
+      eventId: h(DeliveryHeaders.eventId),
+      subscriptionId: h(DeliveryHeaders.subscription),
+      reason: h(DeliveryHeaders.reason),
+      attempt: h(DeliveryHeaders.attempt),
+      status: h(DeliveryHeaders.status),
+      error: h(DeliveryHeaders.error),
+    };
+  });
+}
+
+/**
+ * Puts an endpoint's dead letters back the way `sluice dlq redrive` does: to the delivery subject as
+ * attempt 1 (Msg-Id from the DLQ sequence), then deletes each from the DLQ once stored. Returns how many.
+ */
+export async function redriveDeadLetters(s: Setup, endpoint: string): Promise<number> {
+  const ns = s.config.nats;
+  const letters = await deadLetters(s, endpoint);
+  for (const d of letters) {
+    const partition = partitionFromDeliverySubject(d.subject);
+    if (partition === undefined) throw new Error(`dead letter ${d.seq} has no partition: ${d.subject}`);
+    await s.publisher.publish(
+      deliverySubject(ns, endpoint, partition),
+      d.data,
+      redriveMsgId(deliveryId(d.eventId, d.subscriptionId), d.seq),
+      {
+        [DeliveryHeaders.eventId]: d.eventId,
+        [DeliveryHeaders.subscription]: d.subscriptionId,
+        [DeliveryHeaders.endpoint]: endpoint,
+      },
+    );
+    await s.jsm.streams.deleteMessage(dlqStream(ns), d.seq, false);
+  }
+  return letters.length;
+}
+
+/**
+ * The operational events of `type` about an endpoint on the events stream (partitioned by the
+ * endpoint id, like the deliverer publishes them).
+ */
+export async function operationalEvents(
+  s: Setup,
+  endpoint: string,
+  type: string,
+): Promise<CloudEvent<OperationalData>[]> {
+  const ns = s.config.nats;
+  const subject = eventSubject(ns, partitionOf(endpoint, ns.partitions), type);
+  const msgs = await readStream(s, eventsStream(ns), subject);
+  return msgs.map((m) => decodeEvent(m.data) as CloudEvent<OperationalData>);
+}
+
+/** The endpoint's shared health record in the endpoints KV bucket (healthy when absent). */
+export async function endpointHealth(s: Setup, endpoint: string): Promise<EndpointHealth> {
+  const kv = await openEndpointHealth(s.nc, s.config.nats);
+  const e = await kv.get(endpoint);
+  return e?.operation === 'PUT' ? decodeHealth(e.value) : decodeHealth(undefined);
+}
+
+/**
+ * Enables an endpoint again the way `sluice endpoints enable` does: a fresh record, not disabled,
+ * stamped with the writer's clock (`atMs`).
+ */
+export async function enableEndpoint(s: Setup, endpoint: string, atMs = Date.now()): Promise<void> {
+  const kv = await openEndpointHealth(s.nc, s.config.nats);
+  await kv.put(endpoint, encodeHealth({ disabled: false, updatedAtMs: atMs }));
 }
