@@ -156,6 +156,7 @@ export class Deliverer {
       now: this.#now,
     });
     await this.#scheduler.start();
+    await this.#sender.ready();
     for (const a of this.#actors.values()) a.start();
     this.#log.info({ endpoints: this.#actors.size }, 'deliverer started');
   }

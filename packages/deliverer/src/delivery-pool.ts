@@ -68,6 +68,15 @@ export class DeliveryPool implements DeliverySender {
     this.#options = options;
   }
 
+  /**
+   * Runs an empty task on every thread: a worker loads its modules on its first task (~300 ms), and
+   * a first delivery would otherwise wait for that — after its rate-limit token was taken.
+   */
+  async ready(): Promise<void> {
+    const empty = packTask([]);
+    await Promise.all(Array.from({ length: this.#options.threads }, () => this.#piscina.run(empty)));
+  }
+
   send(request: DeliveryRequest): Promise<HttpResult> {
     const batcher = this.#batchers.get(request.target) ?? this.#newBatcher(request.target);
     return new Promise((resolve, reject) => batcher.add({ request, resolve, reject }));

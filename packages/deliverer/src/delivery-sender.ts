@@ -31,6 +31,8 @@ export interface DeliveryRequest {
  * to; rejects only on a bug (never for an endpoint failure, which is an {@link HttpResult}).
  */
 export interface DeliverySender {
+  /** Resolves once the sender can send at full speed (worker threads loaded). */
+  ready(): Promise<void>;
   send(request: DeliveryRequest): Promise<HttpResult>;
   /** Releases connections and threads; call once nothing is in flight. */
   close(): Promise<void>;
@@ -77,6 +79,10 @@ export class InProcessSender implements DeliverySender {
   constructor(options: SenderOptions) {
     this.#http = new HttpDispatcher(options.connectionsPerOrigin);
     this.#excerptBytes = options.excerptBytes;
+  }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
   }
 
   send(request: DeliveryRequest): Promise<HttpResult> {

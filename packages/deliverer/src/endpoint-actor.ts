@@ -49,6 +49,7 @@ const MAX_FETCH = 256;
 // delivery is among the first handed out instead of holding one of its slots for a long delay.
 const DISABLED_PARK_MS = 1_000;
 const PUBLISH_FAILED_DELAY_MS = 1_000;
+const STOPPING = Symbol('stopping');
 
 /**
  * One endpoint in one deliverer process: pulls from the endpoint's own consumer only as much as its
@@ -180,7 +181,7 @@ export class EndpointActor {
       await turn;
       return true;
     } catch (err) {
-      this.#o.logger.warn({ err }, 'rate limit not readable: delivery put back');
+      if (err !== STOPPING) this.#o.logger.warn({ err }, 'rate limit not readable: delivery put back');
       this.#settle(m, ref, { kind: 'parked', delayMs: PUBLISH_FAILED_DELAY_MS });
       return false;
     } finally {
@@ -202,6 +203,8 @@ export class EndpointActor {
   async #token(perSecond: number): Promise<void> {
     const limiter = this.#o.limiter!;
     for (;;) {
+      // A stop does not wait out a backlog at a low rate: what still waits for a token goes back.
+      if (this.#stopping) throw STOPPING;
       const now = this.#o.now();
       const second = Math.floor(now / 1000);
       if (this.#tokens.second === second && this.#tokens.left > 0) {
