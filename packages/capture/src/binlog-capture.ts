@@ -4,11 +4,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import {
   SluiceError,
+  isSluiceError,
   type CaptureConfig,
   type Logger,
   type NatsConfig,
   type SourceConfig,
 } from '@sluice/core';
+import { CaptureLease } from './capture-lease.js';
 import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
 import { BinlogSession } from './binlog-session.js';
 import { CheckpointWriter, loadCheckpoint, startPointFor, type Checkpoint } from './checkpoint-store.js';
@@ -25,6 +27,11 @@ export interface BinlogCaptureOptions {
   readonly nc: NatsConnection;
   /** The checkpoints bucket (core `openCheckpoints`); the key is the source id. */
   readonly checkpoints: KV;
+  /**
+   * The leases bucket (core `openLeases`): when given, only the holder of the source's lease captures;
+   * other processes wait as standbys (decision 0008-capture-lease). @default no lease: always active
+   */
+  readonly leases?: KV;
   readonly logger: Logger;
   /** Milliseconds since the epoch. @default Date.now */
   readonly now?: () => number;
@@ -44,7 +51,11 @@ export interface CaptureStats {
   readonly pendingAcks: number;
   /** Sessions restarted after a failure. */
   readonly reconnects: number;
+  /** `active` while streaming (or reconnecting) under the lease, `standby` while another holds it. */
+  readonly role: 'active' | 'standby';
 }
+
+const LEASE_LOST = Symbol('lease lost');
 
 interface Running {
   readonly session: BinlogSession;
@@ -73,6 +84,9 @@ export class BinlogCapture {
   #failures = 0;
   #started = false;
   #stopping = false;
+  readonly #lease: CaptureLease | undefined;
+  #leaseLost!: () => void;
+  #lostSignal: Promise<void> = new Promise((r) => (this.#leaseLost = r));
   #stopRequested!: () => void;
   readonly #stopSignal = new Promise<void>((r) => (this.#stopRequested = r));
   #settle!: { resolve: () => void; reject: (err: unknown) => void };
@@ -85,6 +99,17 @@ export class BinlogCapture {
     this.#filter = tableFilter(opts.source.include, opts.source.exclude);
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
+    this.#lease =
+      opts.leases === undefined
+        ? undefined
+        : new CaptureLease({
+            kv: opts.leases,
+            sourceId: opts.source.id,
+            ttlMs: opts.capture.leaseTtlMs,
+            skewMs: opts.capture.leaseSkewMs,
+            logger: this.#log,
+            now: this.#now,
+          });
     this.done = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
     this.done.catch(() => undefined); // the owner observes it; never an unhandled rejection here
   }
@@ -99,7 +124,12 @@ export class BinlogCapture {
     this.#started = true;
     try {
       this.#lastCheckpoint = await loadCheckpoint(this.#o.checkpoints, this.#o.source.id);
-      await this.#open();
+      if (await this.#takeLease()) await this.#open();
+      else {
+        // A standby still checks its configuration now: a broken one should not wait to fail over.
+        await preflight(this.#o.source.url);
+        this.#log.info({ sourceId: this.#o.source.id }, 'another capturer holds the lease: standing by');
+      }
     } catch (err) {
       this.#settle.reject(err);
       throw err;
@@ -129,16 +159,63 @@ export class BinlogCapture {
       lastCheckpoint: r?.writer.written ?? this.#lastCheckpoint,
       pendingAcks: r?.session.pendingAcks ?? 0,
       reconnects: this.#reconnects,
+      role: this.#lease === undefined || this.#lease.held ? 'active' : 'standby',
     };
+  }
+
+  // Takes the source's lease if free (always true without a lease), and keeps it renewed.
+  async #takeLease(): Promise<boolean> {
+    const lease = this.#lease;
+    if (lease === undefined) return true;
+    if (!(await lease.tryAcquire())) return false;
+    lease.keepRenewed(() => this.#leaseLost());
+    return true;
+  }
+
+  // Standby: tries for the lease every third of its TTL until it has it or is stopped, then resumes
+  // from the checkpoint the previous holder left.
+  async #standBy(): Promise<void> {
+    const every = Math.max(10, Math.floor(this.#o.capture.leaseTtlMs / 3));
+    for (;;) {
+      await Promise.race([sleep(every), this.#stopSignal]);
+      if (this.#stopping) return;
+      const taken = await this.#takeLease().catch((err: unknown) => {
+        this.#log.warn({ err }, 'capture lease not readable; still standing by');
+        return false;
+      });
+      if (!taken) continue;
+      this.#lastCheckpoint = await loadCheckpoint(this.#o.checkpoints, this.#o.source.id);
+      try {
+        await this.#open();
+        return;
+      } catch (err) {
+        const action = classifyFailure(err);
+        if (action.kind === 'fatal') throw action.error;
+        this.#log.warn({ err }, 'first session under the lease failed');
+        return this.#reconnect();
+      }
+    }
   }
 
   async #supervise(): Promise<void> {
     for (;;) {
+      if (this.#running === undefined) {
+        await this.#standBy();
+        if (this.#stopping) return this.#closeGracefully();
+      }
       const failure = await Promise.race([
         this.#running!.session.failed,
         this.#stopSignal.then(() => undefined),
+        this.#lostSignal.then(() => LEASE_LOST),
       ]);
       if (this.#stopping) return this.#closeGracefully();
+      if (failure === LEASE_LOST || (isSluiceError(failure) && failure.code === 'SLUICE_LEASE_LOST')) {
+        // Someone else captures now: nothing of this session may reach the stream or the checkpoint.
+        this.#log.warn({ code: 'SLUICE_LEASE_LOST' }, 'capture lease lost: stepping down to standby');
+        this.#lostSignal = new Promise((r) => (this.#leaseLost = r));
+        await this.#discard();
+        continue;
+      }
       const action = classifyFailure(failure);
       if (action.kind === 'fatal') this.#log.error({ err: action.error }, 'binlog capture failed; stopping');
       else this.#log.warn({ err: failure }, 'binlog session failed; restarting from the checkpoint');
@@ -201,6 +278,7 @@ export class BinlogCapture {
           kv: this.#o.checkpoints,
           sourceId: source.id,
           intervalMs: this.#o.capture.checkpointIntervalMs,
+          mayWrite: this.#lease === undefined ? undefined : () => this.#lease!.held,
           serverId,
           logger: this.#log,
           now: this.#now,
@@ -218,6 +296,8 @@ export class BinlogCapture {
         filter: this.#filter,
         isMariaDb,
         jsonLookup: isMariaDb ? checkConstraintLookup(meta) : undefined,
+        // A paused holder must not publish once its lease ran out by its own clock (CaptureLease).
+        fence: this.#lease === undefined ? undefined : () => this.#lease!.held,
         logger: this.#log,
         onSafe: (pos) => writer.offer(pos),
         onRowAcked: () => this.#rows++,
@@ -246,13 +326,17 @@ export class BinlogCapture {
 
   async #closeGracefully(): Promise<void> {
     const r = this.#running;
-    if (r === undefined) return;
+    if (r === undefined) {
+      await this.#lease?.stop(false);
+      return;
+    }
     this.#running = undefined;
     this.#transactionsBefore += r.session.transactions;
     await r.session.stop();
     await r.writer.flush();
     this.#lastCheckpoint = r.writer.written ?? this.#lastCheckpoint;
     await r.meta.end().catch(() => undefined);
+    await this.#lease?.stop(true);
     this.#log.info({ checkpoint: this.#lastCheckpoint, rows: this.#rows }, 'binlog capture stopped');
   }
 }

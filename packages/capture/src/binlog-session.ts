@@ -1,6 +1,12 @@
 import ZongJi, { type AnyBinlogEvent, type RowsEvent, type TableMapEvent } from '@vlasky/zongji';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckWindowPublisher, type CaptureConfig, type Logger, type NatsConfig } from '@sluice/core';
+import {
+  AckWindowPublisher,
+  SluiceError,
+  type CaptureConfig,
+  type Logger,
+  type NatsConfig,
+} from '@sluice/core';
 import { mysqlOptions } from './mysql-url.js';
 import { RowPublisher } from './row-publisher.js';
 import { zongjiExcludeSchema, type TableFilter } from './schema-filter.js';
@@ -26,6 +32,11 @@ export interface BinlogSessionOptions {
   readonly onSafe: (pos: BinlogPosition) => void;
   /** Called once per PubAck'ed row. */
   readonly onRowAcked: () => void;
+  /**
+   * False once this process may no longer publish for the source (its lease ran out): the session
+   * then fails with `SLUICE_LEASE_LOST` before handling another binlog event. @default always true
+   */
+  readonly fence?: () => boolean;
 }
 
 /**
@@ -108,6 +119,10 @@ export class BinlogSession {
 
   #onEvent(ev: AnyBinlogEvent): void {
     if (this.#stopped) return;
+    if (this.#o.fence?.() === false) {
+      this.#fail(new SluiceError('SLUICE_LEASE_LOST', 'the capture lease ran out: not publishing'));
+      return;
+    }
     try {
       this.#dispatch(ev);
     } catch (err) {

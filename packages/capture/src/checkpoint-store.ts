@@ -67,6 +67,11 @@ export interface CheckpointWriterOptions {
   readonly logger: Logger;
   /** Milliseconds since the epoch; injected so tests and the throttle agree on time. */
   readonly now: () => number;
+  /**
+   * False while this process may not write (it lost the source's lease): a paused capturer waking up
+   * must not move the new holder's checkpoint back. @default always true
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 /**
@@ -142,6 +147,10 @@ export class CheckpointWriter {
   }
 
   async #write(pos: BinlogPosition, final: boolean): Promise<void> {
+    if (this.#o.mayWrite?.() === false) {
+      this.#o.logger.warn({ code: 'SLUICE_LEASE_LOST' }, 'checkpoint not written: the capture lease ran out');
+      return;
+    }
     this.#lastWriteAt = this.#o.now();
     const cp: Checkpoint = {
       ...(pos.gtid !== undefined ? { gtid: pos.gtid } : {}),

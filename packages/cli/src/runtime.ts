@@ -6,6 +6,7 @@ import {
   SluiceError,
   connectNats,
   openCheckpoints,
+  openLeases,
   provisionStreams,
   type Config,
   type Logger,
@@ -72,6 +73,8 @@ async function startRole(
   switch (role) {
     case 'capture': {
       const checkpoints = await openCheckpoints(nc, config.nats);
+      // Every capture process takes its sources' leases: run two for a hot standby.
+      const leases = await openLeases(nc, config.nats);
       const captures = config.sources.map((source) => {
         if (source.url === undefined)
           throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
@@ -81,6 +84,7 @@ async function startRole(
           capture: config.capture,
           nc,
           checkpoints,
+          leases,
           logger,
         });
       });
@@ -89,7 +93,14 @@ async function startRole(
         stop: async () => {
           for (const c of captures) await c.stop();
         },
-        stats: () => ({ rowsPublished: captures.reduce((n, c) => n + c.stats().rowsPublished, 0) }),
+        stats: () => {
+          const all = captures.map((c) => c.stats());
+          const standby = all.filter((c) => c.role === 'standby').length;
+          return {
+            rowsPublished: all.reduce((n, c) => n + c.rowsPublished, 0),
+            ...(standby > 0 ? { sourcesOnStandby: standby } : {}),
+          };
+        },
         // With no sources there is nothing to wait for; an already-resolved `done` would end the
         // whole process, router and deliverer included, right after start-up.
         ...(captures.length > 0

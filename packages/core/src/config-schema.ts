@@ -119,6 +119,8 @@ export const CaptureSchema = Type.Object(
     checkpointIntervalMs: Type.Integer({ default: 500, minimum: 10 }),
     reconnectMinMs: Type.Integer({ default: 250, minimum: 10 }),
     reconnectMaxMs: Type.Integer({ default: 30_000, minimum: 10 }),
+    leaseTtlMs: Type.Integer({ default: 10_000, minimum: 300 }),
+    leaseSkewMs: Type.Integer({ default: 1_000, minimum: 0 }),
   },
   closed,
 );

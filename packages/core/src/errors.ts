@@ -23,6 +23,8 @@ export const ErrorCodes = {
   SLUICE_CHECKPOINT_CORRUPT: 'A stored capture checkpoint could not be read.',
   SLUICE_CHECKPOINT_FOREIGN:
     'A checkpoint without a GTID was taken on another MySQL server; its file and position mean nothing here.',
+  SLUICE_LEASE_LOST:
+    "This capturer no longer holds its source's lease (another took over while it was paused or cut off); it stepped down.",
   SLUICE_CODEC: 'A message could not be encoded or decoded.',
   SLUICE_EMBEDDED_BINARY_MISSING: 'An embedded server binary (nats-server, mariadbd) is not installed.',
   SLUICE_EMBEDDED_START_FAILED: 'An embedded server did not start or did not become ready in time.',

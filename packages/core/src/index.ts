@@ -25,6 +25,7 @@ export {
   attemptSubject,
   attemptsFilter,
   endpointsBucket,
+  leasesBucket,
   rateLimitBucket,
   partitionFromDeliverySubject,
   checkpointsBucket,
@@ -73,6 +74,7 @@ export {
   streamConfigs,
   openCheckpoints,
   openEndpointHealth,
+  openLeases,
   openRateLimits,
   ensureDurable,
 } from './provision.js';

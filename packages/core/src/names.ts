@@ -155,6 +155,11 @@ export function endpointsBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_endpoints`;
 }
 
+/** KV bucket holding the leases that make one process active per source: `sluice_leases`. */
+export function leasesBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_leases`;
+}
+
 /** KV bucket holding per-second rate-limit token counts: `sluice_ratelimit`. */
 export function rateLimitBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_ratelimit`;

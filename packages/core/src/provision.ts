@@ -20,6 +20,7 @@ import {
   dlqStream,
   dlqStreamSubjects,
   endpointsBucket,
+  leasesBucket,
   eventsStream,
   eventsStreamSubjects,
   rateLimitBucket,
@@ -129,6 +130,11 @@ export function openCheckpoints(nc: NatsConnection, config: NatsConfig): Promise
 /** Opens (creating when missing) the KV bucket holding endpoint health (decision 0007). */
 export function openEndpointHealth(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   return openBucket(nc, config, endpointsBucket(config), { history: 5 });
+}
+
+/** Opens (creating when missing) the KV bucket of capture leases (decision 0008-capture-lease). */
+export function openLeases(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, leasesBucket(config), { history: 1 });
 }
 
 /**

@@ -103,15 +103,17 @@ export class DeliveryEffects {
     );
   }
 
-  /** Records one attempt. Not awaited by callers: a crash may lose the last records, never a delivery. */
+  /**
+   * Records one attempt. A plain publish to the stream's subject: no reply inbox, no PubAck to match,
+   * no Msg-Id for the server to track — a record costs far less than a delivery. Diagnostics only: a
+   * record can be lost (a crash, a broker hiccup), a delivery never (decision 0007).
+   */
   record(r: AttemptRecord): void {
-    this.#publish(
-      attemptSubject(this.#ns, r.endpointId, r.eventId),
-      encodeAttempt(r),
-      `${r.eventId}.${r.subscriptionId}#a${r.attempt}.${r.at}`,
-    ).catch(() => {
-      // The record is diagnostics only; the publisher's failure is seen by the next awaited publish.
-    });
+    try {
+      this.#nc.publish(attemptSubject(this.#ns, r.endpointId, r.eventId), encodeAttempt(r));
+    } catch {
+      // Connection closed: the delivery itself is settled separately and reports the failure.
+    }
   }
 
   /** Publishes an operational event to the events stream, partitioned by its subject (the endpoint). */
