@@ -147,11 +147,13 @@ export class CheckpointWriter {
   }
 
   async #write(pos: BinlogPosition, final: boolean): Promise<void> {
+    // Set first: a write that does not happen must still wait out the interval before the next try,
+    // or offer → write → offer would spin on microtasks and starve the event loop.
+    this.#lastWriteAt = this.#o.now();
     if (this.#o.mayWrite?.() === false) {
       this.#o.logger.warn({ code: 'SLUICE_LEASE_LOST' }, 'checkpoint not written: the capture lease ran out');
       return;
     }
-    this.#lastWriteAt = this.#o.now();
     const cp: Checkpoint = {
       ...(pos.gtid !== undefined ? { gtid: pos.gtid } : {}),
       file: pos.file,
