@@ -16,6 +16,10 @@ import { BinlogSession } from './binlog-session.js';
 import { CheckpointWriter, loadCheckpoint, startPointFor, type Checkpoint } from './checkpoint-store.js';
 import { mysqlOptions, redactUrl } from './mysql-url.js';
 import { preflight } from './preflight.js';
+import { RetentionMonitor } from './retention-monitor.js';
+import { RotationLog, type RetentionStatus } from './retention.js';
+import { reconcileWithStream } from './reconcile.js';
+import { StreamFloor } from './reconcile-floor.js';
 import { tableFilter, type TableFilter } from './schema-filter.js';
 import { checkConstraintLookup } from './table-catalog.js';
 
@@ -53,6 +57,16 @@ export interface CaptureStats {
   readonly reconnects: number;
   /** `active` while streaming (or reconnecting) under the lease, `standby` while another holds it. */
   readonly role: 'active' | 'standby';
+  /** Rows not published on resume because the events stream already held them (decision 0009). */
+  readonly rowsSkipped: number;
+  /** DDL events JetStream acknowledged (docs/events.md, "DDL events"). */
+  readonly ddlEvents: number;
+  /** Statements in the binlog reported with `SLUICE_DDL_UNRECOGNISED`. */
+  readonly ddlUnrecognised: number;
+  /** Events over max_payload stored in the oversize object store and published as references (decision 0012). */
+  readonly oversizeEvents: number;
+  /** The checkpoint against the server's binlog retention, from the last check (decision 0012). */
+  readonly retention: RetentionStatus | undefined;
 }
 
 const LEASE_LOST = Symbol('lease lost');
@@ -61,6 +75,7 @@ interface Running {
   readonly session: BinlogSession;
   readonly writer: CheckpointWriter;
   readonly meta: Connection;
+  readonly resume: StreamFloor;
 }
 
 /**
@@ -78,6 +93,11 @@ export class BinlogCapture {
   #running: Running | undefined;
   #lastCheckpoint: Checkpoint | undefined;
   #rows = 0;
+  #skippedBefore = 0;
+  readonly #ddl = { published: 0, unrecognised: 0 };
+  #oversize = 0;
+  readonly #rotations = new RotationLog();
+  readonly #retention: RetentionMonitor;
   #transactionsBefore = 0;
   #reconnects = 0;
   /** Consecutive failed sessions; reset once a session makes progress, so the backoff grows across flapping. */
@@ -110,6 +130,14 @@ export class BinlogCapture {
             logger: this.#log,
             now: this.#now,
           });
+    this.#retention = new RetentionMonitor({
+      intervalMs: opts.capture.retentionCheckIntervalMs,
+      marginFiles: opts.capture.retentionMarginFiles,
+      marginMs: opts.capture.retentionMarginMs,
+      rotations: this.#rotations,
+      logger: this.#log,
+      now: this.#now,
+    });
     this.done = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
     this.done.catch(() => undefined); // the owner observes it; never an unhandled rejection here
   }
@@ -131,12 +159,17 @@ export class BinlogCapture {
         this.#log.info({ sourceId: this.#o.source.id }, 'another capturer holds the lease: standing by');
       }
     } catch (err) {
+      await this.#lease?.stop(true);
       this.#settle.reject(err);
       throw err;
     }
     this.#supervise().then(
       () => this.#settle.resolve(),
-      (err: unknown) => this.#settle.reject(err),
+      // A fatal failure ends capture here: a lease still renewing would keep the process alive for
+      // a TTL after the error (and keep a standby waiting for nothing).
+      (err: unknown) => {
+        void (this.#lease?.stop(true) ?? Promise.resolve()).finally(() => this.#settle.reject(err));
+      },
     );
   }
 
@@ -155,6 +188,11 @@ export class BinlogCapture {
     const r = this.#running;
     return {
       rowsPublished: this.#rows,
+      rowsSkipped: this.#skippedBefore + (r?.resume.skipped ?? 0),
+      ddlEvents: this.#ddl.published,
+      ddlUnrecognised: this.#ddl.unrecognised,
+      oversizeEvents: this.#oversize,
+      retention: this.#retention.status,
       transactions: this.#transactionsBefore + (r?.session.transactions ?? 0),
       lastCheckpoint: r?.writer.written ?? this.#lastCheckpoint,
       pendingAcks: r?.session.pendingAcks ?? 0,
@@ -278,6 +316,7 @@ export class BinlogCapture {
           kv: this.#o.checkpoints,
           sourceId: source.id,
           intervalMs: this.#o.capture.checkpointIntervalMs,
+          heartbeatMs: this.#o.capture.checkpointHeartbeatMs,
           mayWrite: this.#lease === undefined ? undefined : () => this.#lease!.held,
           serverId,
           logger: this.#log,
@@ -285,6 +324,7 @@ export class BinlogCapture {
         },
         cp,
       );
+      const resume = new StreamFloor();
       const session = new BinlogSession({
         url: source.url,
         serverId: source.serverId,
@@ -298,17 +338,48 @@ export class BinlogCapture {
         jsonLookup: isMariaDb ? checkConstraintLookup(meta) : undefined,
         // A paused holder must not publish once its lease ran out by its own clock (CaptureLease).
         fence: this.#lease === undefined ? undefined : () => this.#lease!.held,
+        checkpointStale: () => writer.stale,
+        resume,
+        beforeFirstEvent: () => this.#reconcile(cp, resume, writer),
         logger: this.#log,
-        onSafe: (pos) => writer.offer(pos),
+        onSafe: (pos) => writer.offer({ ...pos, streamSeq: resume.at(pos) }),
         onRowAcked: () => this.#rows++,
+        onOversize: () => this.#oversize++,
+        rotations: this.#rotations,
+        onDdl: (outcome) => {
+          if (outcome === 'published' || outcome === 'unrecognised') this.#ddl[outcome]++;
+        },
       });
-      this.#running = { session, writer, meta };
+      this.#running = { session, writer, meta, resume };
       await session.start();
+      this.#retention.start(meta, () => writer.written ?? cp);
     } catch (err) {
       await this.#discard();
       await meta.end().catch(() => undefined);
       throw err;
     }
+  }
+
+  // Exact resume (docs/decisions/0009-exact-resume.md), before the session handles its first event:
+  // find what the stream already holds after the checkpoint, then refresh the checkpoint's updatedAt
+  // so that it also bounds what this session will publish. Runs while the binlog is already open, so
+  // a broker outage fails the session here rather than its start.
+  async #reconcile(cp: Checkpoint | undefined, resume: StreamFloor, writer: CheckpointWriter): Promise<void> {
+    const { capture } = this.#o;
+    const found = await reconcileWithStream({
+      nc: this.#o.nc,
+      nats: this.#o.nats,
+      sourceId: this.#o.source.id,
+      checkpoint: cp,
+      maxMessages: capture.reconcileMaxMessages,
+      timeoutMs: capture.reconcileTimeoutMs,
+      slackMs: capture.publishTimeoutMs + capture.leaseSkewMs,
+      logger: this.#log,
+      now: this.#now,
+      cancelled: () => this.#running?.resume !== resume,
+    });
+    resume.load(found.floor, found.stored);
+    await writer.start();
   }
 
   // After a failure nothing of the session is trusted: no final checkpoint, just wait for a write
@@ -317,7 +388,9 @@ export class BinlogCapture {
     const r = this.#running;
     if (r === undefined) return;
     this.#running = undefined;
+    this.#retention.stop();
     this.#transactionsBefore += r.session.transactions;
+    this.#skippedBefore += r.resume.skipped;
     await r.session.abort();
     await r.writer.close();
     this.#lastCheckpoint = r.writer.written ?? this.#lastCheckpoint;
@@ -331,7 +404,9 @@ export class BinlogCapture {
       return;
     }
     this.#running = undefined;
+    this.#retention.stop();
     this.#transactionsBefore += r.session.transactions;
+    this.#skippedBefore += r.resume.skipped;
     await r.session.stop();
     await r.writer.flush();
     this.#lastCheckpoint = r.writer.written ?? this.#lastCheckpoint;

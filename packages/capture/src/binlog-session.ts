@@ -1,4 +1,10 @@
-import ZongJi, { type AnyBinlogEvent, type RowsEvent, type TableMapEvent } from '@vlasky/zongji';
+import ZongJi, {
+  type AnyBinlogEvent,
+  type QueryEvent,
+  type RowsEvent,
+  type TableMapEvent,
+} from '@vlasky/zongji';
+import { channel } from 'node:diagnostics_channel';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckWindowPublisher,
@@ -7,11 +13,18 @@ import {
   type Logger,
   type NatsConfig,
 } from '@sluice/core';
+import { DdlPublisher, type DdlOutcome } from './ddl-event.js';
+import { rawMysqlJson } from './mysql-json.js';
+import { unsupportedEvent, withUnsupportedCode } from './unsupported-events.js';
+import { EventSender } from './event-sender.js';
 import { mysqlOptions } from './mysql-url.js';
+import { OversizeStore } from './oversize.js';
+import type { StreamFloor } from './reconcile-floor.js';
 import { RowPublisher } from './row-publisher.js';
 import { zongjiExcludeSchema, type TableFilter } from './schema-filter.js';
 import { TableCatalog, type JsonColumnLookup } from './table-catalog.js';
 import type { StartPoint } from './checkpoint-store.js';
+import type { RotationLog } from './retention.js';
 import { TransactionBoundaries } from './transaction-boundaries.js';
 import { TransactionTracker, type BinlogPosition, type OpenTransaction } from './transaction-tracker.js';
 
@@ -32,12 +45,53 @@ export interface BinlogSessionOptions {
   readonly onSafe: (pos: BinlogPosition) => void;
   /** Called once per PubAck'ed row. */
   readonly onRowAcked: () => void;
+  /** Called for each DDL statement read, with what became of it (`published` on its PubAck). */
+  readonly onDdl?: (outcome: DdlOutcome) => void;
+  /** Called once per event published as a reference to the oversize object store (decision 0012). */
+  readonly onOversize?: () => void;
+  /** Records when each binlog file was closed, for the retention guard. */
+  readonly rotations?: RotationLog;
   /**
    * False once this process may no longer publish for the source (its lease ran out): the session
    * then fails with `SLUICE_LEASE_LOST` before handling another binlog event. @default always true
    */
   readonly fence?: () => boolean;
+  /**
+   * True while the checkpoint could not be kept fresh (CheckpointWriter.stale): the session then fails
+   * with `SLUICE_CHECKPOINT_STALE` before handling another binlog event. @default never
+   */
+  readonly checkpointStale?: () => boolean;
+  /** What the reconcile scan found stored; those rows are not published again (decision 0009). */
+  readonly resume?: StreamFloor;
+  /**
+   * Work to finish after zongji is ready and before the first binlog event is handled (the reconcile
+   * scan, the first checkpoint write); the binlog connection stays paused meanwhile, and a rejection
+   * fails the session.
+   */
+  readonly beforeFirstEvent?: () => Promise<void>;
 }
+
+/**
+ * `diagnostics_channel` on which every binlog event is announced just before it is handled (only
+ * while someone subscribes), as a {@link BinlogEventMessage}. Crash tests stop the process here.
+ */
+export const BINLOG_EVENT_CHANNEL = 'sluice:capture:binlog-event';
+
+/** What {@link BINLOG_EVENT_CHANNEL} carries. */
+export interface BinlogEventMessage {
+  /** zongji's event name: `mariadbgtid`, `tablemap`, `writerows`, `xid`, `rotate`, `query`, … */
+  readonly name: string;
+  /** The binlog file being read (for `rotate`, the file it rotates away from). */
+  readonly file: string;
+  /** Offset just after the event in that file. */
+  readonly nextPosition: number;
+  /** Rows in a rows event, 0 for the others. */
+  readonly rowsInEvent: number;
+  /** `schema.table` of a table map or rows event. */
+  readonly table?: string;
+}
+
+const binlogEventChannel = channel(BINLOG_EVENT_CHANNEL);
 
 /**
  * One connection's worth of binlog streaming: a zongji listener feeding rows to a bounded publish window
@@ -50,11 +104,16 @@ export class BinlogSession {
   readonly #zongji: ZongJi;
   readonly #publisher: AckWindowPublisher;
   readonly #rows: RowPublisher;
+  readonly #sender: EventSender;
+  readonly #ddl: DdlPublisher;
   readonly #tracker = new TransactionTracker();
   readonly #catalog: TableCatalog;
   readonly #pauses = new Set<string>();
   readonly #boundaries: TransactionBoundaries;
   #lastSafe: BinlogPosition | undefined;
+  #preparing = false;
+  /** Events that arrived before beforeFirstEvent finished: at most one, as it pauses the connection. */
+  readonly #early: AnyBinlogEvent[] = [];
   #stopped = false;
   #acked = 0;
   #reportFailure!: (err: unknown) => void;
@@ -69,14 +128,37 @@ export class BinlogSession {
       window: o.capture.publishWindow,
       timeoutMs: o.capture.publishTimeoutMs,
     });
-    this.#rows = new RowPublisher({
+    this.#sender = new EventSender({
       publisher: this.#publisher,
+      oversize: new OversizeStore(o.nc, o.nats),
+      maxPayload: o.nc.info?.max_payload ?? 1024 * 1024,
+      stall: (until) => {
+        this.#pause('oversize');
+        void until.then(() => this.#resume('oversize'));
+      },
+      logger: o.logger,
+      ...(o.onOversize !== undefined ? { onOversize: o.onOversize } : {}),
+    });
+    this.#rows = new RowPublisher({
+      sender: this.#sender,
       tracker: this.#tracker,
       nats: o.nats,
       sourceId: o.sourceId,
       filter: o.filter,
+      resume: o.resume,
     });
-    this.#catalog = new TableCatalog(o.jsonLookup);
+    this.#catalog = new TableCatalog(o.jsonLookup, o.logger);
+    this.#ddl = new DdlPublisher({
+      send: (subject, event, headers) => this.#sender.send(subject, event, headers),
+      tracker: this.#tracker,
+      nats: o.nats,
+      sourceId: o.sourceId,
+      filter: o.filter,
+      logger: o.logger,
+      onSchemaChange: () => this.#catalog.schemaChanged(),
+      ...(o.onDdl !== undefined ? { onOutcome: o.onDdl } : {}),
+      ...(o.resume !== undefined ? { resume: o.resume } : {}),
+    });
     this.#boundaries = new TransactionBoundaries(this.#tracker, {
       isMariaDb: o.isMariaDb,
       zongjiGtidSet: () => this.#zongji.gtidSet,
@@ -106,9 +188,21 @@ export class BinlogSession {
       const z = this.#zongji;
       z.on('ready', () => {
         this.#boundaries.seed(z.gtidSet, 'filename' in this.#o.start ? this.#o.start.filename : undefined);
+        const before = this.#o.beforeFirstEvent;
+        if (before !== undefined) {
+          // The connection is not paused here: zongji queues its dump command right after 'ready',
+          // and a paused mysql2 connection drops a command that starts meanwhile. The first event
+          // is held instead (#onEvent), which pauses the connection.
+          this.#preparing = true;
+          before().then(
+            () => this.#prepared(),
+            (err: unknown) => this.#fail(err),
+          );
+        }
         resolve();
       });
-      z.on('error', (err) => {
+      z.on('error', (raw) => {
+        const err = withUnsupportedCode(raw);
         reject(err);
         this.#fail(err);
       });
@@ -118,11 +212,25 @@ export class BinlogSession {
   }
 
   #onEvent(ev: AnyBinlogEvent): void {
-    if (this.#stopped) return;
+    // After a failure nothing more is published: events that arrived in the same read as the failing
+    // one (e.g. the transaction after an undecodable compressed one) must not reach the stream.
+    if (this.#stopped || this.#failure !== undefined) return;
+    if (this.#preparing) {
+      this.#early.push(ev);
+      this.#pause('prepare');
+      return;
+    }
     if (this.#o.fence?.() === false) {
       this.#fail(new SluiceError('SLUICE_LEASE_LOST', 'the capture lease ran out: not publishing'));
       return;
     }
+    if (this.#o.checkpointStale?.() === true) {
+      // Publishing on would store events later than the checkpoint's updatedAt lets a reconcile
+      // scan look (docs/decisions/0009-exact-resume.md).
+      this.#fail(new SluiceError('SLUICE_CHECKPOINT_STALE', 'the checkpoint could not be kept fresh'));
+      return;
+    }
+    if (binlogEventChannel.hasSubscribers) binlogEventChannel.publish(this.#describe(ev));
     try {
       this.#dispatch(ev);
     } catch (err) {
@@ -131,7 +239,25 @@ export class BinlogSession {
     }
   }
 
+  #describe(ev: AnyBinlogEvent): BinlogEventMessage {
+    const e = ev as Partial<RowsEvent & TableMapEvent> & { rows?: unknown[] };
+    const map = e.tableId !== undefined ? e.tableMap?.[e.tableId] : undefined;
+    const table =
+      e.schemaName !== undefined
+        ? `${e.schemaName}.${e.tableName}`
+        : map && `${map.parentSchema}.${map.tableName}`;
+    return {
+      name: ev.getEventName(),
+      file: this.#boundaries.file,
+      nextPosition: ev.nextPosition,
+      rowsInEvent: e.rows?.length ?? 0,
+      ...(table !== undefined ? { table } : {}),
+    };
+  }
+
   #dispatch(ev: AnyBinlogEvent): void {
+    // A rotate event ends its file; its time is when the file was closed (retention guard).
+    if (ev.getEventName() === 'rotate') this.#o.rotations?.rotated(this.#boundaries.file, ev.timestamp);
     switch (ev.getEventName()) {
       case 'tablemap':
         this.#onTableMap(ev as TableMapEvent);
@@ -147,13 +273,18 @@ export class BinlogSession {
       case 'mariadbgtid':
       case 'gtid':
       case 'anonymousgtid':
-      case 'query':
       case 'xid':
       case 'xaprepare':
-        if (this.#boundaries.apply(ev)) this.#offerSafe();
+        if (this.#boundaries.apply(ev)) this.#committed();
+        return;
+      case 'query':
+        this.#onQuery(ev as QueryEvent);
         return;
       case 'transactionpayload':
       case 'partialupdaterows':
+        // Row changes zongji cannot decode: stop rather than read past them (unsupported-events.ts).
+        this.#fail(unsupportedEvent(ev.getEventName()));
+        return;
       case 'annotaterows':
       case 'binlogcheckpoint':
       case 'format':
@@ -170,6 +301,7 @@ export class BinlogSession {
 
   #onTableMap(ev: TableMapEvent): void {
     const lookup = this.#catalog.onTableMap(ev, this.#o.filter(ev.schemaName, ev.tableName));
+    if (!this.#o.isMariaDb) rawMysqlJson(ev); // sluice decodes MySQL's binary JSON (mysql-json.ts)
     if (lookup === undefined) return;
     this.#pause('lookup');
     lookup.then(
@@ -189,6 +321,30 @@ export class BinlogSession {
     }
   }
 
+  // A DDL statement's event is published before the boundaries see the query, which may commit its
+  // group: the tracker then holds the checkpoint until the event's PubAck.
+  #onQuery(ev: QueryEvent): void {
+    const tx = (): OpenTransaction => this.#boundaries.current(ev);
+    const sent = this.#ddl.handle(ev, tx, this.#boundaries.file, this.#onDdlAck, this.#onNack);
+    if (sent && this.#publisher.full) {
+      this.#pause('window');
+      void this.#publisher.room().then(() => this.#resume('window'));
+    }
+    if (this.#boundaries.apply(ev)) this.#committed();
+  }
+
+  // A transaction's end was read: its held row goes out marked as the last one (decision 0010).
+  #committed(): void {
+    this.#rows.transactionEnded(this.#onAck, this.#onNack);
+    this.#offerSafe();
+  }
+
+  readonly #onDdlAck = (tx: OpenTransaction): void => {
+    this.#tracker.acked(tx);
+    this.#acked++;
+    this.#offerSafe();
+  };
+
   readonly #onAck = (tx: OpenTransaction): void => {
     this.#tracker.acked(tx);
     this.#acked++;
@@ -204,6 +360,12 @@ export class BinlogSession {
       this.#lastSafe = safe;
       this.#o.onSafe(safe);
     }
+  }
+
+  #prepared(): void {
+    this.#preparing = false;
+    for (const ev of this.#early.splice(0)) this.#onEvent(ev);
+    this.#resume('prepare');
   }
 
   #pause(reason: string): void {
@@ -231,6 +393,7 @@ export class BinlogSession {
       this.#stopped = true;
       await stopZongji(this.#zongji);
     }
+    await this.#sender.idle(); // an oversized event being stored, and what waits behind it
     await this.#publisher.drain();
     await this.#publisher.close();
   }

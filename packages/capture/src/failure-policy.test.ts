@@ -17,6 +17,8 @@ describe('classifyFailure', () => {
       'reconnect',
     );
     expect(classifyFailure(new SluiceError('SLUICE_PUBLISH_FAILED', 'no PubAck')).kind).toBe('reconnect');
+    expect(classifyFailure(new SluiceError('SLUICE_CHECKPOINT_STALE', 'kv down')).kind).toBe('reconnect');
+    expect(classifyFailure(new SluiceError('SLUICE_RECONCILE_FAILED', 'no stream')).kind).toBe('reconnect');
   });
 
   it('makes a purged position fatal with its own code', () => {

@@ -36,15 +36,22 @@ const TRANSIENT_ERRNOS = new Set([
 
 const ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236;
 
+const RETRYABLE_CODES = new Set<string>([
+  'SLUICE_PUBLISH_FAILED',
+  'SLUICE_MYSQL_CONNECT',
+  'SLUICE_CHECKPOINT_STALE',
+  'SLUICE_RECONCILE_FAILED',
+]);
+
 /**
  * Classifies an error from zongji, mysql2, the publisher or preflight. Anything not known to be
  * transient is fatal: retrying a decode error or a bad position forever would hide it (design.md I8).
  */
 export function classifyFailure(err: unknown): FailureAction {
   if (isSluiceError(err)) {
-    // Lost PubAcks and an unreachable MySQL heal by themselves; configuration and size problems do not.
-    if (err.code === 'SLUICE_PUBLISH_FAILED' || err.code === 'SLUICE_MYSQL_CONNECT')
-      return { kind: 'reconnect', error: err };
+    // Lost PubAcks, an unreachable MySQL and an unwritable or unreadable NATS heal by themselves;
+    // configuration and size problems do not.
+    if (RETRYABLE_CODES.has(err.code)) return { kind: 'reconnect', error: err };
     return { kind: 'fatal', error: err };
   }
   const e = err as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   globalPrivileges,
+  holds,
   missingPrivileges,
+  parseGrants,
   requiredReplicationPrivileges,
   versionNumber,
 } from './grants.js';
@@ -21,6 +23,35 @@ describe('globalPrivileges', () => {
     expect([...globalPrivileges(['grant  replication   client on *.* to x@y'])]).toEqual([
       'REPLICATION CLIENT',
     ]);
+  });
+});
+
+describe('parseGrants', () => {
+  it('reads the object of every grant, unquoting names and keeping wildcards', () => {
+    expect(
+      parseGrants([
+        'GRANT USAGE ON *.* TO `sluice`@`%`',
+        'GRANT SELECT, INSERT ON `shop`.* TO `sluice`@`%`',
+        'GRANT SELECT ON `we``ird`.`ord.ers` TO `sluice`@`%` WITH GRANT OPTION',
+        'GRANT SELECT ON `shop\\_%`.* TO `sluice`@`%`',
+        'GRANT SELECT ON plain.t TO sluice@localhost',
+        "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+        'GRANT EXECUTE ON PROCEDURE `shop`.`p` TO `sluice`@`%`',
+        'GRANT `reader`@`%` TO `sluice`@`%`',
+      ]),
+    ).toEqual([
+      { privileges: ['USAGE'], database: '*', table: '*', grantOption: false },
+      { privileges: ['SELECT', 'INSERT'], database: 'shop', table: '*', grantOption: false },
+      { privileges: ['SELECT'], database: 'we`ird', table: 'ord.ers', grantOption: true },
+      { privileges: ['SELECT'], database: 'shop\\_%', table: '*', grantOption: false },
+      { privileges: ['SELECT'], database: 'plain', table: 't', grantOption: false },
+    ]);
+  });
+
+  it('spells ALL as ALL PRIVILEGES, which holds everything', () => {
+    const [g] = parseGrants(['GRANT ALL ON `shop`.* TO `x`@`%`']);
+    expect(g!.privileges).toEqual(['ALL PRIVILEGES']);
+    expect(holds(g!.privileges, 'SELECT')).toBe(true);
   });
 });
 

@@ -2,44 +2,57 @@ import type { RowsEvent } from '@vlasky/zongji';
 import {
   cdcEvent,
   cdcEventId,
-  encodeEvent,
+  EventHeaders,
   eventSubject,
   partitionOf,
-  type AckWindowPublisher,
   type NatsConfig,
   type RowOperation,
 } from '@sluice/core';
+import type { EventSender } from './event-sender.js';
 import { rowChange, type RawRow, type TableShape } from './row-change.js';
+import type { StreamFloor } from './reconcile-floor.js';
 import type { TableFilter } from './schema-filter.js';
+import { LastEventHold, type HeldEvent } from './transaction-hold.js';
 import type { OpenTransaction, TransactionTracker } from './transaction-tracker.js';
 
 /** Options of {@link RowPublisher}. */
 export interface RowPublisherOptions {
-  readonly publisher: AckWindowPublisher;
+  /** Publishes through the ack window; offloads events over max_payload (decision 0012). */
+  readonly sender: EventSender;
   readonly tracker: TransactionTracker;
   readonly nats: NatsConfig;
   readonly sourceId: string;
   readonly filter: TableFilter;
+  /**
+   * What the reconcile scan found already stored: those rows are not published again
+   * (docs/decisions/0009-exact-resume.md). @default publish every row
+   */
+  readonly resume?: StreamFloor;
 }
 
 const OPS: Record<string, RowOperation> = { writerows: 'insert', updaterows: 'update', deleterows: 'delete' };
 
 /**
  * Turns the rows of one rows event into CDC events and hands them to the ack-window publisher without
- * awaiting (design.md §7: one awaited publish per event caps the client near 17k/s).
+ * awaiting (design.md §7: one awaited publish per event caps the client near 17k/s). The newest event
+ * of the open transaction is held back until the next one or the commit, which marks it as the last
+ * (docs/decisions/0010-transaction-metadata.md).
  */
 export class RowPublisher {
   readonly #o: RowPublisherOptions;
+  readonly #headers: Record<string, string>;
+  readonly #hold = new LastEventHold();
 
   constructor(o: RowPublisherOptions) {
     this.#o = o;
+    this.#headers = { [EventHeaders.source]: o.sourceId };
   }
 
   /**
-   * Publishes every captured row of `ev` as part of `tx`. Rows of uncaptured tables still consume a row
-   * index, so ids do not depend on the include/exclude configuration.
-   * @returns true when at least one row was published.
-   * @throws SluiceError `SLUICE_PUBLISH_TOO_LARGE` when an event exceeds the server's max_payload.
+   * Publishes every captured row of `ev` as part of `tx` (the newest one is held until
+   * {@link transactionEnded} or the next row). Rows of uncaptured tables still consume a row index, so
+   * ids do not depend on the include/exclude configuration.
+   * @returns true when at least one row was published or held.
    */
   publishRows(
     ev: RowsEvent & { rows: unknown[] },
@@ -59,7 +72,9 @@ export class RowPublisher {
       const [before, after] = images(op, row);
       const { change, key } = rowChange(shape, op, before, after);
       const id = cdcEventId({ sourceId: this.#o.sourceId, transaction: tx.id, rowIndex });
-      const event = cdcEvent({
+      this.#hold.count(tx); // stored before or not, it is one of the transaction's events
+      if (this.#o.resume?.alreadyStored(tx, id) === true) continue;
+      const input = {
         id,
         sourceId: this.#o.sourceId,
         change,
@@ -68,21 +83,46 @@ export class RowPublisher {
         transaction: tx.id,
         rowIndex,
         key,
-      });
-      const subject = eventSubject(this.#o.nats, partitionOf(key, this.#o.nats.partitions), event.type);
-      // publish() throws synchronously for an oversized event, before anything is counted as pending.
-      const acked = this.#o.publisher.publish(subject, encodeEvent(event), id);
+      };
+      // Outstanding from now on, held or sent: no checkpoint passes a held event.
       this.#o.tracker.published(tx);
-      acked.then(() => onAck(tx), onNack);
+      const previous = this.#hold.next(tx, input);
+      if (previous !== undefined) this.#send(previous, onAck, onNack);
       sent = true;
     }
     return sent;
+  }
+
+  /**
+   * Call after each commit event: publishes the held event, marked as its transaction's last one.
+   * @returns true when an event was published.
+   */
+  transactionEnded(onAck: (tx: OpenTransaction) => void, onNack: (err: unknown) => void): boolean {
+    const last = this.#hold.release();
+    if (last !== undefined) this.#send(last, onAck, onNack);
+    return last !== undefined;
+  }
+
+  #send(
+    { tx, input }: HeldEvent,
+    onAck: (tx: OpenTransaction) => void,
+    onNack: (err: unknown) => void,
+  ): void {
+    const event = cdcEvent(input);
+    const subject = eventSubject(this.#o.nats, partitionOf(input.key, this.#o.nats.partitions), event.type);
+    const resume = this.#o.resume;
+    resume?.published(tx);
+    this.#o.sender.send(subject, event, this.#headers).then((ack) => {
+      resume?.acked(tx, ack);
+      onAck(tx);
+    }, onNack);
   }
 }
 
 function images(op: RowOperation, row: unknown): [RawRow | null, RawRow | null] {
   switch (op) {
     case 'insert':
+    case 'read': // never from the binlog: backfill publishes reads (backfill.ts)
       return [null, row as RawRow];
     case 'delete':
       return [row as RawRow, null];

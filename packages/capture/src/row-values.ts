@@ -2,6 +2,7 @@
  * Turns the values zongji decodes into the JSON values of a CDC event (docs/events.md, "Values").
  * Pure: no I/O, no clock. The rule is "no precision loss, one JSON type per column type".
  */
+import { decodeMysqlJson } from './mysql-json.js';
 
 /** Binlog column type codes (MySQL `enum_field_types`) that need a specific mapping. */
 export const ColumnType = {
@@ -51,8 +52,8 @@ export function normalizeValue(col: ColumnSpec, value: unknown): unknown {
   }
   switch (col.type) {
     case ColumnType.JSON:
-      // MySQL binary JSON: zongji already decoded it (big integers as exact strings).
-      return value;
+      // MySQL binary JSON, handed over as stored bytes (see mysql-json.ts).
+      return Buffer.isBuffer(value) ? decodeMysqlJson(value) : value;
     case ColumnType.LONGLONG:
     case ColumnType.NEWDECIMAL:
       // Always strings, even when small, so a consumer never sees one column switch JSON types.

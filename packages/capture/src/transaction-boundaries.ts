@@ -1,4 +1,5 @@
 import {
+  GtidSet,
   MariadbGtidPosition,
   type AnyBinlogEvent,
   type MariadbGtidEvent,
@@ -13,6 +14,8 @@ interface TxState extends OpenTransaction {
   /** A `BEGIN` query was seen: the group is transactional and ends with COMMIT/XID. */
   sawBegin: boolean;
   mariadbGtid: MariadbGtidEvent | undefined;
+  /** MySQL GTID (`uuid:gno`) of the group. */
+  mysqlGtid: string | undefined;
 }
 
 /**
@@ -71,8 +74,12 @@ export class TransactionBoundaries {
         return false;
       }
       case 'gtid':
+        this.#begin(ev.gtid, ev.nextPosition, { mysqlGtid: ev.gtid });
+        return false;
       case 'anonymousgtid':
-        this.#begin(ev.gtid, ev.nextPosition, {});
+        // gtid_mode=OFF (MySQL's default): every anonymous GTID event reads as SID zero, GNO 0, so it
+        // cannot tell transactions apart; its position can (`file:pos`, as for a group without one).
+        this.#begin(undefined, ev.nextPosition, {});
         return false;
       case 'query':
         return this.#onQuery(ev as QueryEvent);
@@ -102,7 +109,13 @@ export class TransactionBoundaries {
       );
     }
     const tx = this.#tracker.begin(gtid ?? `${this.#file}:${nextPosition}`) as TxState;
-    Object.assign(tx, { standalone: false, sawBegin: false, mariadbGtid: undefined, ...extra });
+    Object.assign(tx, {
+      standalone: false,
+      sawBegin: false,
+      mariadbGtid: undefined,
+      mysqlGtid: undefined,
+      ...extra,
+    });
     this.#tx = tx;
     return tx;
   }
@@ -122,20 +135,46 @@ export class TransactionBoundaries {
     const ends =
       q === 'COMMIT' || q === 'ROLLBACK' || q.startsWith('XA COMMIT') || q.startsWith('XA ROLLBACK');
     const ddlAfterMysqlGtid = tx.mariadbGtid === undefined && !tx.sawBegin;
-    return tx.standalone || ddlAfterMysqlGtid || ends ? this.#commit(ev.nextPosition) : false;
+    if (tx.standalone || ends) return this.#commit(ev.nextPosition);
+    return ddlAfterMysqlGtid ? this.#commit(ev.nextPosition, true) : false;
   }
 
-  #commit(nextPosition: number): boolean {
+  /** @param ownGtid - Add the group's MySQL GTID to zongji's set (a DDL group, see {@link withGtid}). */
+  #commit(nextPosition: number, ownGtid = false): boolean {
     const tx = this.#tx;
     if (tx === undefined) return false;
     this.#tx = undefined;
     if (tx.mariadbGtid !== undefined && this.#gtidPos !== undefined) this.#gtidPos.add(tx.mariadbGtid);
-    const gtid = this.#isMariaDb ? this.#gtidPos?.toString() : this.#zongjiGtidSet();
+    const zongjiSet = this.#zongjiGtidSet();
+    const gtid = this.#isMariaDb
+      ? this.#gtidPos?.toString()
+      : ownGtid
+        ? withGtid(zongjiSet, tx.mysqlGtid)
+        : zongjiSet;
     this.#tracker.commit(tx, {
       file: this.#file,
       pos: nextPosition,
-      ...(gtid !== undefined ? { gtid } : {}),
+      // An empty set (no GTIDs, e.g. MySQL's gtid_mode=OFF) names no position: resuming with it would
+      // ask for the whole history, so the checkpoint resumes by file/pos instead.
+      ...(gtid !== undefined && gtid !== '' ? { gtid } : {}),
     });
     return true;
+  }
+}
+
+/**
+ * `set` plus `gtid`. zongji folds a MySQL GTID into its set at XID or COMMIT, and otherwise only when
+ * the next group starts, so a DDL group (one query, no commit marker) would be missing from its own
+ * checkpoint and replayed on resume.
+ */
+function withGtid(set: string | undefined, gtid: string | undefined): string | undefined {
+  if (set === undefined || gtid === undefined) return set;
+  try {
+    const s = GtidSet.parse(set);
+    if (s.contains(gtid)) return set;
+    s.add(gtid);
+    return s.toString();
+  } catch {
+    return set; // not a set zongji could have made: left as it came
   }
 }

@@ -1,5 +1,9 @@
+import { Objm } from '@nats-io/obj';
 import { describe, expect, it } from 'vitest';
+import { decodeEvent, oversizeBucket, type CloudEvent, type RowChange } from '@sluice/core';
 import { startMysql, startNats, uniqueName, waitFor } from '../../../test/harness/index.js';
+import { BinlogCapture } from '../src/index.js';
+import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, startCapture, testConfig, waitForEvents } from './helpers.js';
 
 describe('faults', () => {
@@ -32,7 +36,7 @@ describe('faults', () => {
     expect(events.map((e) => e.event.subject)).toEqual(['1', '2', '3', '4', '5']);
   });
 
-  it('fails loud with SLUICE_PUBLISH_TOO_LARGE for a row bigger than max_payload', async () => {
+  it('stores an event larger than max_payload in the oversize object store and publishes a reference in its place', async () => {
     await using nats = await startNats();
     await using db = await startMysql();
     const nc = await nats.connect();
@@ -40,10 +44,65 @@ describe('faults', () => {
     await db.query(`CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t (id INT PRIMARY KEY, b LONGBLOB)`);
     const config = testConfig(nats, db, { source: { include: [schema] } });
     const { checkpoints } = await provision(nc, config);
-    const capture = await startCapture(nc, config, checkpoints);
-    await db.query(`INSERT INTO ${schema}.t VALUES (1, REPEAT('x', 2 * 1024 * 1024))`);
-    await expect(capture.done).rejects.toMatchObject({ code: 'SLUICE_PUBLISH_TOO_LARGE' });
+    const { logger, records } = recordingLogger();
+    const source = config.sources[0]!;
+    const capture = new BinlogCapture({
+      source: { ...source, url: source.url! },
+      nats: config.nats,
+      capture: config.capture,
+      nc,
+      checkpoints,
+      logger,
+    });
+    await capture.start();
+    const MiB = 1024 * 1024;
+    await db.query(`BEGIN; INSERT INTO ${schema}.t VALUES (1, 'small');
+      INSERT INTO ${schema}.t VALUES (2, REPEAT('x', ${2 * MiB})); INSERT INTO ${schema}.t VALUES (3, 'small'); COMMIT;
+      UPDATE ${schema}.t SET b = REPEAT('y', ${MiB}) WHERE id = 2; INSERT INTO ${schema}.t VALUES (4, 'after');`);
+    const events = (await waitForEvents(nc, config, 5)).map((e) => e.event);
     await capture.stop();
+    await expect(capture.done).resolves.toBeUndefined(); // never a crash, never a crash loop
+    // Binlog order kept: the references sit where the rows were, the rows after them follow.
+    expect(events.map((e) => `${e.subject}.${e.data.op}`)).toEqual([
+      '1.insert',
+      '2.insert',
+      '3.insert',
+      '2.update',
+      '4.insert',
+    ]);
+    const bucket = oversizeBucket(config.nats);
+    const store = await new Objm(nc).open(bucket);
+    const [insert, update] = [events[1]!, events[3]!];
+    for (const [ref, images] of [
+      [insert, { before: null, after: 2 * MiB }],
+      [update, { before: 2 * MiB, after: MiB }],
+    ] as const) {
+      const blob = await store.getBlob(ref.id);
+      expect(blob).not.toBeNull();
+      expect(ref.data).toEqual({
+        op: ref.data.op,
+        database: schema,
+        table: 't',
+        primaryKey: ['id'],
+        sluiceoversize: { bytes: blob!.byteLength, bucket, key: ref.id },
+      });
+      // The stored event is the one that would have been published: same id and attributes, full data.
+      const full = decodeEvent(blob!) as CloudEvent<RowChange>;
+      expect({ ...full, data: ref.data }).toEqual(ref);
+      const size = (img: Record<string, unknown> | null) =>
+        img === null ? null : Buffer.from(img.b as string, 'base64').length;
+      expect({ before: size(full.data.before), after: size(full.data.after) }).toEqual(images);
+    }
+    expect(insert).toMatchObject({ sluicetxindex: 1 });
+    expect(insert).not.toHaveProperty('sluicetxlast');
+    expect(events[2]).toMatchObject({ sluicetxindex: 2, sluicetxlast: true, sluicetxcount: 3 });
+    expect(update).toMatchObject({ sluicetxindex: 0, sluicetxlast: true, sluicetxcount: 1 });
+    expect(capture.stats().oversizeEvents).toBe(2);
+    const logged = records.filter((r) => r.code === 'SLUICE_PUBLISH_TOO_LARGE');
+    expect(logged.map((r) => [r.level, r.eventId])).toEqual([
+      [50, insert.id],
+      [50, update.id],
+    ]);
   });
 
   it('fails with SLUICE_BINLOG_POSITION_PURGED when the checkpoint is older than every binlog', async () => {

@@ -32,7 +32,10 @@ describe('preflight', () => {
       ['binlog_row_image', true],
       ['binlog_row_metadata', true],
       ['replication privileges', true],
+      ['SELECT on captured schemas', true],
+      ['privileges beyond capture', true],
     ]);
+    expect(checks.filter((c) => c.warning !== undefined)).toEqual([]);
   });
 
   it('rejects a server started with binlog_format=STATEMENT and no row metadata, naming every fix', async () => {

@@ -13,7 +13,7 @@ function usageError(argv: string[]): string {
 }
 
 // A command with required operands (`attempts <id>`) needs them to be a complete command line.
-const OPERANDS: Readonly<Record<string, string[]>> = { attempts: ['evt_1'] };
+const OPERANDS: Readonly<Record<string, string[]>> = { attempts: ['evt_1'], backfill: ['shop'] };
 const complete = (name: string): string[] => [name, ...(OPERANDS[name] ?? [])];
 
 describe('parseCommandLine', () => {

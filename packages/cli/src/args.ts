@@ -95,6 +95,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: common,
   },
   {
+    name: 'backfill',
+    summary: "publish the rows a source's tables already hold as read events (chunked, resumable)",
+    usage: 'sluice backfill <source> [--tables DB.TABLE,…] [--chunk N] [--restart] [--json] [--config FILE]',
+    options: {
+      ...common,
+      tables: { type: 'string', description: 'only these tables (default: every table the source captures)' },
+      chunk: { type: 'string', description: 'rows per chunk, read and locked together (default 1000)' },
+      restart: { type: 'boolean', description: 'abandon an unfinished run of this source and start over' },
+      json: { type: 'boolean', description: 'print the final summary as JSON on stdout' },
+    },
+    operands: ['source'],
+    notes:
+      'Capture must be running (or have a checkpoint) for the source. Rows are share-locked while their\nevents are published, so a read never overtakes a live change of its row (docs/backfill.md).\nA rerun of an interrupted backfill continues where it stopped.',
+  },
+  {
     name: 'dlq',
     summary: 'list, show and redrive dead-lettered deliveries (SLUICE_DLQ)',
     usage: [

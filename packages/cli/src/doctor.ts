@@ -1,28 +1,39 @@
 import { checkMysql } from '@sluice/capture';
-import { MIN_NATS_SERVER_VERSION, connectNats, isSluiceError, type Config } from '@sluice/core';
+import {
+  MIN_NATS_SERVER_VERSION,
+  connectNats,
+  isSluiceError,
+  type Config,
+  type SourceConfig,
+} from '@sluice/core';
 import { findBinary } from './embedded-process.js';
 
 interface Check {
   readonly ok: boolean;
   readonly what: string;
   readonly fix?: string;
+  /** A passing check that deserves attention: printed with ⚠, does not fail the run. */
+  readonly warning?: boolean;
 }
 
 /**
  * `sluice doctor`: checks NATS (reachable, version ≥ 2.9.10, JetStream on) and every MySQL source
- * (binlog settings, privileges), prints one line per check and what to do about each failure.
- * Resolves with the exit code: 0 when everything passed, 1 otherwise.
+ * (binlog settings, the capture user's privileges for the server's flavour), prints one line per
+ * check and what to do about each failure or warning (e.g. privileges beyond what capture needs).
+ * Resolves with the exit code: 0 when nothing failed (warnings included), 1 otherwise.
  */
 export async function runDoctor(config: Config, print: (line: string) => void): Promise<number> {
   const checks: Check[] = [];
   checks.push(...(await natsChecks(config)));
-  for (const source of config.sources) checks.push(...(await sourceChecks(source.id, source.url)));
+  for (const source of config.sources) checks.push(...(await sourceChecks(source)));
   for (const c of checks) {
-    print(`${c.ok ? '✔' : '✘'} ${c.what}`);
-    if (!c.ok && c.fix) print(`    fix: ${c.fix.replaceAll('\n', '\n         ')}`);
+    print(`${!c.ok ? '✘' : c.warning ? '⚠' : '✔'} ${c.what}`);
+    if ((!c.ok || c.warning) && c.fix) print(`    fix: ${c.fix.replaceAll('\n', '\n         ')}`);
   }
   const failed = checks.filter((c) => !c.ok).length;
-  print(failed === 0 ? 'all checks passed' : `${failed} check(s) failed`);
+  const warned = checks.filter((c) => c.ok && c.warning).length;
+  const warnings = warned > 0 ? ` (${warned} warning(s))` : '';
+  print(failed === 0 ? `all checks passed${warnings}` : `${failed} check(s) failed${warnings}`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -48,14 +59,22 @@ async function natsChecks(config: Config): Promise<Check[]> {
   }
 }
 
-async function sourceChecks(id: string, url: string | undefined): Promise<Check[]> {
+async function sourceChecks(source: SourceConfig): Promise<Check[]> {
+  const { id, url } = source;
   if (url === undefined)
     return [await binaryCheck(`source ${id}: embedded mariadbd`, ['mariadbd', 'mysqld'], 'mariadb-server')];
-  const results = await checkMysql(url);
+  const results = await checkMysql(url, { include: source.include });
   return results.map((r) => ({
     ok: r.ok,
-    what: `source ${id}: ${r.name}${r.ok ? '' : ` is ${r.actual}, expected ${r.expected} [${r.code}]`}`,
+    what: `source ${id}: ${r.name}${
+      !r.ok
+        ? ` is ${r.actual}, expected ${r.expected} [${r.code}]`
+        : r.warning
+          ? `: ${r.warning} [${r.code}]`
+          : ''
+    }`,
     ...(r.fix ? { fix: r.fix } : {}),
+    ...(r.warning !== undefined ? { warning: true } : {}),
   }));
 }
 

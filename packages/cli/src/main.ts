@@ -11,6 +11,7 @@ import {
 import { generateSecret } from '@sluice/deliverer';
 import { isAdminCommand, runAdmin } from './admin-command.js';
 import { helpText, parseCommandLine } from './args.js';
+import { runBackfill } from './backfill-command.js';
 import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
 import { runDoctor } from './doctor.js';
 import { startEmbedded, type EmbeddedServers } from './embedded.js';
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.err(`no --config given: using the bundled quick-start configuration ${path}`);
     const config = await loadConfig({ path, env: io.env });
     if (args.command === 'doctor') return await runDoctor(config, io.out);
+    if (args.command === 'backfill') return await runBackfill(args, config, io);
     if (isAdminCommand(args.command)) return await runAdmin(args, config, io, Date.now());
     const demo = args.values.demo === true || (args.command === 'up' && explicit === undefined);
     const roles: Role[] = args.command === 'up' ? ['capture', 'router', 'deliverer'] : [args.command as Role];

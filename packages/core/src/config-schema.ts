@@ -117,10 +117,17 @@ export const CaptureSchema = Type.Object(
     publishWindow: Type.Integer({ default: 1024, minimum: 1, maximum: 65_536 }),
     publishTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
     checkpointIntervalMs: Type.Integer({ default: 500, minimum: 10 }),
+    checkpointHeartbeatMs: Type.Integer({ default: 10_000, minimum: 100 }),
+    reconcileMaxMessages: Type.Integer({ default: 1_000_000, minimum: 1 }),
+    reconcileTimeoutMs: Type.Integer({ default: 60_000, minimum: 100 }),
     reconnectMinMs: Type.Integer({ default: 250, minimum: 10 }),
     reconnectMaxMs: Type.Integer({ default: 30_000, minimum: 10 }),
     leaseTtlMs: Type.Integer({ default: 10_000, minimum: 300 }),
     leaseSkewMs: Type.Integer({ default: 1_000, minimum: 0 }),
+    // Binlog retention guard (docs/decisions/0012-oversize-and-retention.md): 0 turns the check off.
+    retentionCheckIntervalMs: Type.Integer({ default: 60_000, minimum: 0 }),
+    retentionMarginFiles: Type.Integer({ default: 1, minimum: 0 }),
+    retentionMarginMs: Type.Integer({ default: 6 * 3600_000, minimum: 0 }),
   },
   closed,
 );

@@ -69,8 +69,18 @@ describe('cdcEvent', () => {
       'datacontenttype',
       'data',
     ]);
-    for (const name of Object.keys(cdcEvent(input)).filter((k) => !standard.has(k)))
+    const last = cdcEvent({ ...input, transactionCount: 3 });
+    for (const name of Object.keys(last).filter((k) => !standard.has(k)))
       expect(name).toMatch(/^[a-z0-9]{1,20}$/);
+  });
+
+  it('marks only the last event of a transaction, with the transaction event count', () => {
+    expect(cdcEvent(input)).not.toHaveProperty('sluicetxlast');
+    expect(cdcEvent(input)).not.toHaveProperty('sluicetxcount');
+    const last = cdcEvent({ ...input, transactionCount: 3 });
+    expect(last).toMatchObject({ sluicetxindex: 2, sluicetxlast: true, sluicetxcount: 3 });
+    // The id is the row's, whether or not it is the last: replays yield the same id.
+    expect(last.id).toBe(cdcEvent(input).id);
   });
 
   it('carries null before for inserts and null after for deletes', () => {

@@ -22,17 +22,29 @@ export interface CloudEvent<D = unknown> {
   readonly sluicetxid?: string;
   /** Extension: 0-based index of the row in its transaction. */
   readonly sluicetxindex?: number;
+  /**
+   * Extension: `true` on the last event of its transaction, absent on the others
+   * (docs/decisions/0010-transaction-metadata.md).
+   */
+  readonly sluicetxlast?: boolean;
+  /** Extension, on the last event of a transaction only: how many row events the source published for it. */
+  readonly sluicetxcount?: number;
+  /** Extension: the backfill run that read the row (`read` events only; docs/backfill.md). */
+  readonly sluicebackfill?: string;
 }
 
-/** The operation of a row change. */
-export type RowOperation = 'insert' | 'update' | 'delete';
+/**
+ * The operation of a row change. `read` is a row as it existed when a backfill read it, not a change
+ * (docs/backfill.md).
+ */
+export type RowOperation = 'insert' | 'update' | 'delete' | 'read';
 
 /** `data` of a CDC event. Values follow docs/events.md (BIGINT/DECIMAL strings, binary base64, …). */
 export interface RowChange {
   readonly op: RowOperation;
   readonly database: string;
   readonly table: string;
-  /** Column values before the change; `null` for inserts. */
+  /** Column values before the change; `null` for inserts and reads. */
   readonly before: Record<string, unknown> | null;
   /** Column values after the change; `null` for deletes. */
   readonly after: Record<string, unknown> | null;
@@ -54,6 +66,11 @@ export interface CdcEventInput {
   readonly rowIndex: number;
   /** Partition/subject key: the primary key values joined with ','. */
   readonly key: string;
+  /**
+   * Set on the transaction's last event only: the number of row events of its transaction. Adds
+   * `sluicetxlast: true` and `sluicetxcount`.
+   */
+  readonly transactionCount?: number;
 }
 
 /** The CloudEvent type of a row change: `mysql.<database>.<table>.<op>`. */
@@ -75,6 +92,9 @@ export function cdcEvent(input: CdcEventInput): CloudEvent<RowChange> {
     sluiceposition: input.position,
     sluicetxid: input.transaction,
     sluicetxindex: input.rowIndex,
+    ...(input.transactionCount !== undefined
+      ? { sluicetxlast: true, sluicetxcount: input.transactionCount }
+      : {}),
   };
 }
 

@@ -11,20 +11,44 @@ export const ErrorCodes = {
   SLUICE_NATS_NO_JETSTREAM: 'The NATS server does not have JetStream enabled.',
   SLUICE_NATS_PROVISION: 'A stream, consumer or KV bucket could not be created or updated.',
   SLUICE_PUBLISH_FAILED: 'JetStream rejected a publish or did not acknowledge it in time.',
-  SLUICE_PUBLISH_TOO_LARGE: 'A message is larger than the NATS server accepts (max_payload).',
+  SLUICE_PUBLISH_TOO_LARGE:
+    'A message is larger than the NATS server accepts (max_payload); capture stores such an event in the oversize object store and publishes a reference.',
   SLUICE_MYSQL_CONNECT: 'Could not connect to MySQL/MariaDB.',
   SLUICE_BINLOG_DISABLED: 'Binary logging is off on the MySQL/MariaDB server (log_bin=OFF).',
   SLUICE_BINLOG_FORMAT: 'binlog_format is not ROW.',
   SLUICE_BINLOG_ROW_IMAGE: 'binlog_row_image is not FULL.',
   SLUICE_BINLOG_ROW_METADATA: 'binlog_row_metadata is not FULL.',
-  SLUICE_MYSQL_PRIVILEGES: 'The capture user lacks replication privileges.',
+  SLUICE_MYSQL_PRIVILEGES: 'The capture user lacks replication privileges or SELECT on a captured schema.',
   SLUICE_BINLOG_STREAM: 'The binlog stream failed and could not be resumed.',
+  SLUICE_BINLOG_UNSUPPORTED:
+    'The server writes binlog events capture cannot decode (MySQL binlog_transaction_compression=ON or binlog_row_value_options=PARTIAL_JSON).',
   SLUICE_BINLOG_POSITION_PURGED: 'The checkpointed binlog position is no longer on the server.',
+  SLUICE_BINLOG_RETENTION_LOW:
+    "The binlog file of capture's checkpoint is close to being purged by the server; a restart after the purge could not resume.",
+  SLUICE_DDL_UNRECOGNISED:
+    'A statement in the binlog is not DDL that capture recognises; no event was published for it and capture went on.',
+  SLUICE_TABLE_SHAPE_UNCERTAIN:
+    "Rows were decoded with details from the table's current definition, which a later ALTER may have changed since they were written.",
   SLUICE_CHECKPOINT_CORRUPT: 'A stored capture checkpoint could not be read.',
   SLUICE_CHECKPOINT_FOREIGN:
     'A checkpoint without a GTID was taken on another MySQL server; its file and position mean nothing here.',
+  SLUICE_CHECKPOINT_STALE:
+    'Capture could not write its checkpoint for longer than twice capture.checkpointHeartbeatMs; it stopped publishing and restarts from the checkpoint.',
+  SLUICE_RECONCILE_FAILED:
+    'Capture could not read the events stream to find what was already stored before resuming; it retries.',
+  SLUICE_RECONCILE_INCOMPLETE:
+    'The scan of the events stream on resume did not cover everything after the checkpoint; what it missed is published again and only the dedupe window collapses it.',
   SLUICE_LEASE_LOST:
     "This capturer no longer holds its source's lease (another took over while it was paused or cut off); it stepped down.",
+  SLUICE_BACKFILL_NO_PRIMARY_KEY:
+    'A table to backfill has no primary key: its rows can be neither paged nor ordered against live changes.',
+  SLUICE_BACKFILL_TABLE:
+    'A table to backfill does not exist, is not captured by the source, is not InnoDB, or has a primary key that cannot be paged.',
+  SLUICE_BACKFILL_NO_CHECKPOINT:
+    'The source has no capture checkpoint yet: changes after the backfill read a row could be missed.',
+  SLUICE_BACKFILL_CONFLICT:
+    'Another backfill of the source is running, or an unfinished one covers other tables.',
+  SLUICE_BACKFILL_LOCKED: 'A row stayed locked by another transaction for longer than the backfill waits.',
   SLUICE_CODEC: 'A message could not be encoded or decoded.',
   SLUICE_EMBEDDED_BINARY_MISSING: 'An embedded server binary (nats-server, mariadbd) is not installed.',
   SLUICE_EMBEDDED_START_FAILED: 'An embedded server did not start or did not become ready in time.',

@@ -26,6 +26,8 @@ export {
   attemptsFilter,
   endpointsBucket,
   leasesBucket,
+  oversizeBucket,
+  backfillBucket,
   rateLimitBucket,
   partitionFromDeliverySubject,
   checkpointsBucket,
@@ -34,6 +36,7 @@ export {
   escapeToken,
   unescapeToken,
   DeliveryHeaders,
+  EventHeaders,
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
@@ -75,6 +78,7 @@ export {
   openCheckpoints,
   openEndpointHealth,
   openLeases,
+  openBackfill,
   openRateLimits,
   ensureDurable,
 } from './provision.js';

@@ -13,6 +13,7 @@ import {
   eventsStreamSubjects,
   eventSubject,
   isValidPrefix,
+  oversizeBucket,
   partitionFromEventSubject,
   routerConsumer,
   typeFromEventSubject,
@@ -54,6 +55,7 @@ describe('names with a custom prefix', () => {
     expect(deliverySubject(custom, 'crm', 0)).toBe('shop-eu_2.deliveries.crm.0');
     expect(deliveryEndpointFilter(custom, 'crm')).toBe('shop-eu_2.deliveries.crm.>');
     expect(checkpointsBucket(custom)).toBe('shop_eu_2_checkpoints');
+    expect(oversizeBucket(custom)).toBe('shop_eu_2_oversize');
   });
 
   it('keeps stream and bucket names within what JetStream accepts', () => {
@@ -61,6 +63,7 @@ describe('names with a custom prefix', () => {
       expect(isValidPrefix(ns.prefix)).toBe(true);
       for (const name of [eventsStream(ns), deliveriesStream(ns)]) expect(name).toMatch(/^[A-Z0-9_]+$/);
       expect(checkpointsBucket(ns)).toMatch(/^[a-z0-9_]+$/);
+      expect(oversizeBucket(ns)).toMatch(/^[a-z0-9_]+$/); // object store names allow [-\w]
     }
   });
 });

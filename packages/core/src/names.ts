@@ -160,6 +160,19 @@ export function leasesBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_leases`;
 }
 
+/** KV bucket holding the progress of each source's backfill, one key per source: `sluice_backfill`. */
+export function backfillBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_backfill`;
+}
+
+/**
+ * Object store bucket holding events too large for the server's max_payload, one object per event id;
+ * the stream carries a reference (docs/decisions/0012-oversize-and-retention.md): `sluice_oversize`.
+ */
+export function oversizeBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_oversize`;
+}
+
 /** KV bucket holding per-second rate-limit token counts: `sluice_ratelimit`. */
 export function rateLimitBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_ratelimit`;
@@ -220,6 +233,15 @@ export function unescapeToken(token: string): string {
     Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'),
   );
 }
+
+/**
+ * Headers every event message carries besides `Nats-Msg-Id` (the event id). Written by capture; the
+ * reconcile scan on resume reads them without the payload (docs/decisions/0009-exact-resume.md).
+ */
+export const EventHeaders = {
+  /** The configured id of the source that captured the event. */
+  source: 'Sluice-Source',
+} as const;
 
 /** Headers every delivery message carries besides `Nats-Msg-Id`. Written by the router, read by deliverers. */
 export const DeliveryHeaders = {

@@ -14,6 +14,7 @@ import { SluiceError } from './errors.js';
 import {
   attemptsStream,
   attemptsStreamSubjects,
+  backfillBucket,
   checkpointsBucket,
   deliveriesStream,
   deliveriesStreamSubjects,
@@ -135,6 +136,11 @@ export function openEndpointHealth(nc: NatsConnection, config: NatsConfig): Prom
 /** Opens (creating when missing) the KV bucket of capture leases (decision 0008-capture-lease). */
 export function openLeases(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   return openBucket(nc, config, leasesBucket(config), { history: 1 });
+}
+
+/** Opens (creating when missing) the KV bucket of backfill progress (docs/decisions/0011-backfill.md). */
+export function openBackfill(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, backfillBucket(config), { history: 5 });
 }
 
 /**
