@@ -1,16 +1,8 @@
 import { createConnection } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { isSluiceError, openBackfill, type Config } from '@sluice/core';
-import {
-  startMysql,
-  startNats,
-  uniqueName,
-  waitFor,
-  type TestMysql,
-  type TestNats,
-} from '../../../test/harness/index.js';
+import { uniqueName, waitFor } from '../../../test/harness/index.js';
 import {
   Backfill,
   loadCheckpoint,
@@ -27,37 +19,26 @@ import {
   testConfig,
   testLogger,
   waitForEvents,
+  serversForFile,
 } from './helpers.js';
 
-let nats: TestNats;
-let db: TestMysql;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), startMysql()]);
-  nc = await nats.connect();
-});
-
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-  await nats?.[Symbol.asyncDispose]();
-});
+const servers = serversForFile();
 
 /** A schema with `ddl`, a running capture of it, and a checkpoint already stored. */
 async function setup(ddl: string) {
   const schema = uniqueName('bf');
-  await db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
-  const config = testConfig(nats, db, { source: { include: [schema] } });
-  const { checkpoints } = await provision(nc, config);
-  const capture = await startCapture(nc, config, checkpoints);
-  await db.query(
+  await servers.db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
+  const config = testConfig(servers.nats, servers.db, { source: { include: [schema] } });
+  const { checkpoints } = await provision(servers.nc, config);
+  const capture = await startCapture(servers.nc, config, checkpoints);
+  await servers.db.query(
     `CREATE TABLE ${schema}.marker (id INT PRIMARY KEY); INSERT INTO ${schema}.marker VALUES (1)`,
   );
   await waitFor(async () => (await loadCheckpoint(checkpoints, 'src1')) !== undefined, {
     timeoutMs: 20_000,
     message: 'first checkpoint',
   });
-  const progress = await openBackfill(nc, config.nats);
+  const progress = await openBackfill(servers.nc, config.nats);
   return { schema, config, capture, checkpoints, progress };
 }
 
@@ -71,7 +52,7 @@ function backfill(
     source: { ...source, url: source.url! },
     nats: config.nats,
     capture: config.capture,
-    nc,
+    nc: servers.nc,
     ...kv,
     logger: testLogger,
     ...extra,
@@ -92,7 +73,7 @@ describe('backfill values', () => {
     const { schema, config, capture, ...kv } = await setup(EXTENDED_TYPES);
     await using _ = capture;
     // sql_mode '' lets the invalid ENUM value '' in, as it exists in older databases.
-    await db.query(`SET time_zone = '+00:00'; SET SESSION sql_mode = '';
+    await servers.db.query(`SET time_zone = '+00:00'; SET SESSION sql_mode = '';
       INSERT INTO ${schema}.all_types (id,ti,tiu,si,mi,mu,i,iu,bi,dec1,f,d,dt,dtm,dtm0,ts,ts0,tm,tm0,y,c,vc,tx,bn,vb,bl,j,e,s,b,b64,n,dtm3,f2,d2,u,i4,i6,lat)
       VALUES (18446744073709551615, -128, 255, -32768, -8388608, 16777215, -2147483648,
         4294967295, -9223372036854775808, '-12345678901234567890123456789012345.123456789012345678901234567891', 3.14,
@@ -104,13 +85,13 @@ describe('backfill values', () => {
       UPDATE ${schema}.all_types SET g = POINT(1, 2) WHERE id > 1;
       INSERT INTO ${schema}.all_types (id, y, dec1, ts, e) VALUES (0, 0, '0.000000000000000000000000000001', '1970-01-01 00:00:01.5', '');
       INSERT INTO ${schema}.all_types (id, u, i6) VALUES (1, '6ccd780c-baba-1026-9564-5b8c656024db', '::ffff:1.2.3.4');`);
-    const live = ofTable(await waitForEvents(nc, config, 5), schema, 'all_types');
+    const live = ofTable(await waitForEvents(servers.nc, config, 5), schema, 'all_types');
     expect(live.map((e) => e.data.op)).toEqual(['insert', 'update', 'insert', 'insert']);
 
     const run = backfill(config, kv, { tables: [{ database: schema, table: 'all_types' }], chunkRows: 2 });
     const summary = await run.run();
     expect(summary).toMatchObject({ complete: true, resumed: false, published: 3, deduplicated: 0 });
-    const reads = ofTable(await waitForEvents(nc, config, 8), schema, 'all_types').filter(
+    const reads = ofTable(await waitForEvents(servers.nc, config, 8), schema, 'all_types').filter(
       (e) => e.data.op === 'read',
     );
     expect(reads.map((e) => e.subject)).toEqual(['0', '1', '18446744073709551615']);
@@ -137,7 +118,7 @@ describe('backfill values', () => {
       );
     }
     // Same partition as the row's live events: the subject (partition key) and the subject token agree.
-    const stored = (await readEvents(nc, config)).filter((s) => s.event.data.table === 'all_types');
+    const stored = (await readEvents(servers.nc, config)).filter((s) => s.event.data.table === 'all_types');
     const partitionOf = (subject: string) => subject.split('.')[2];
     for (const r of stored.filter((s) => s.event.data.op === 'read')) {
       const insert = stored.find((s) => s.event.data.op === 'insert' && s.event.subject === r.event.subject)!;
@@ -159,8 +140,8 @@ describe('backfill paging and resume', () => {
     }));
     const values = rows.map((r) => `('${r.a}', ${r.b}, ${r.v})`);
     // Written before the run, with capture running: these are inserts in the stream, then reads.
-    await db.query(`INSERT INTO ${schema}.pairs VALUES ${values.join(', ')}`);
-    await waitForEvents(nc, config, 301);
+    await servers.db.query(`INSERT INTO ${schema}.pairs VALUES ${values.join(', ')}`);
+    await waitForEvents(servers.nc, config, 301);
     const table = { database: schema, table: 'pairs' };
 
     let chunks = 0;
@@ -179,7 +160,7 @@ describe('backfill paging and resume', () => {
     expect(rest).toMatchObject({ complete: true, resumed: true, runId: partial.runId, published: 180 });
     expect(rest.tables[0]).toMatchObject({ state: 'done', rows: 300 });
 
-    const reads = ofTable(await waitForEvents(nc, config, 601), schema, 'pairs').filter(
+    const reads = ofTable(await waitForEvents(servers.nc, config, 601), schema, 'pairs').filter(
       (e) => e.data.op === 'read',
     );
     expect(reads).toHaveLength(300);
@@ -200,7 +181,9 @@ describe('backfill paging and resume', () => {
     );
     const again = await backfill(config, kv, { chunkRows: 40 }).run();
     expect(again).toMatchObject({ complete: true, resumed: true, published: 0, deduplicated: 300 });
-    expect((await readEvents(nc, config)).filter((s) => s.event.data.table === 'pairs')).toHaveLength(600);
+    expect((await readEvents(servers.nc, config)).filter((s) => s.event.data.table === 'pairs')).toHaveLength(
+      600,
+    );
   });
 
   it('pages UUID, binary and DATETIME keys: every row read once', async () => {
@@ -209,11 +192,11 @@ describe('backfill paging and resume', () => {
     );
     await using _ = capture;
     const n = 40;
-    await db.query(
+    await servers.db.query(
       `INSERT INTO ${schema}.u SELECT UUID(), seq FROM ${schema}.seq_1_to_${n};
        INSERT INTO ${schema}.b SELECT UNHEX(LPAD(HEX(seq % 5), 2 + 2 * (seq % 3), '0')), FROM_UNIXTIME(1e9 + seq / 1000) FROM ${schema}.seq_1_to_${n}`,
     );
-    const live = (await waitForEvents(nc, config, 2 * n + 1)).map((s) => s.event);
+    const live = (await waitForEvents(servers.nc, config, 2 * n + 1)).map((s) => s.event);
     const summary = await backfill(config, kv, {
       tables: [
         { database: schema, table: 'u' },
@@ -222,7 +205,7 @@ describe('backfill paging and resume', () => {
       chunkRows: 3,
     }).run();
     expect(summary).toMatchObject({ complete: true, published: 2 * n });
-    const events = (await waitForEvents(nc, config, 4 * n + 1)).map((s) => s.event);
+    const events = (await waitForEvents(servers.nc, config, 4 * n + 1)).map((s) => s.event);
     for (const table of ['u', 'b']) {
       const keys = (op: string, from: typeof events) =>
         from.filter((e) => e.data.table === table && e.data.op === op).map((e) => e.subject);
@@ -235,10 +218,10 @@ describe('backfill paging and resume', () => {
   it('waits for a row another transaction holds, and reads its committed value', async () => {
     const { schema, config, capture, ...kv } = await setup('CREATE TABLE $db.t (id INT PRIMARY KEY, v INT)');
     await using _ = capture;
-    await db.query(
+    await servers.db.query(
       `INSERT INTO ${schema}.t VALUES ${Array.from({ length: 50 }, (_, i) => `(${i + 1}, 0)`).join(', ')}`,
     );
-    const holder = await createConnection({ uri: db.rootUrl });
+    const holder = await createConnection({ uri: servers.db.rootUrl });
     try {
       await holder.query(`BEGIN`);
       await holder.query(`UPDATE ${schema}.t SET v = 1 WHERE id = 30`);
@@ -251,7 +234,7 @@ describe('backfill paging and resume', () => {
       await holder.query('COMMIT');
       const summary = await done;
       expect(summary).toMatchObject({ complete: true, published: 50 });
-      const events = ofTable(await waitForEvents(nc, config, 102), schema, 't');
+      const events = ofTable(await waitForEvents(servers.nc, config, 102), schema, 't');
       const of30 = events.filter((e) => e.subject === '30');
       // The update committed before the row could be read: its read carries v = 1 and comes last.
       expect(of30.map((e) => [e.data.op, e.data.after!.v])).toEqual([
@@ -267,9 +250,9 @@ describe('backfill paging and resume', () => {
 
 describe('backfill progress record', () => {
   it('lets only one writer advance it: the second gets SLUICE_BACKFILL_CONFLICT', async () => {
-    const config = testConfig(nats, db);
-    await provision(nc, config);
-    const kv = await openBackfill(nc, config.nats);
+    const config = testConfig(servers.nats, servers.db);
+    await provision(servers.nc, config);
+    const kv = await openBackfill(servers.nc, config.nats);
     const run = newRun('bf-1', [{ database: 'd', table: 't', estimatedRows: 0 }], new Date(0).toISOString());
     const [a, b] = [new ProgressStore(kv, 'src1'), new ProgressStore(kv, 'src1')];
     await Promise.all([a.load(), b.load()]);
@@ -290,7 +273,7 @@ describe('backfill refusals', () => {
       'CREATE TABLE $db.nopk (a INT, b INT); CREATE TABLE $db.old (id INT PRIMARY KEY) ENGINE=MyISAM; INSERT INTO $db.nopk VALUES (1, 1), (1, 1)',
     );
     await using _ = capture;
-    const before = (await readEvents(nc, config)).length;
+    const before = (await readEvents(servers.nc, config)).length;
     const attempt = (tables: { database: string; table: string }[]) =>
       backfill(config, kv, { tables })
         .run()
@@ -311,7 +294,7 @@ describe('backfill refusals', () => {
     // Without --tables, every captured table is checked: nopk blocks the whole run before any read.
     expect(isSluiceError(await attempt(undefined as never), 'SLUICE_BACKFILL_NO_PRIMARY_KEY')).toBe(true);
     expect(await kv.progress.get('src1')).toBeNull();
-    expect(await readEvents(nc, config)).toHaveLength(before);
+    expect(await readEvents(servers.nc, config)).toHaveLength(before);
   });
 
   it('refuses a source without a capture checkpoint, and a second run over other tables', async () => {

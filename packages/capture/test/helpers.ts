@@ -13,7 +13,15 @@ import {
   type RowChange,
 } from '@sluice/core';
 import { BinlogCapture } from '../src/index.js';
-import { uniqueName, waitFor, type TestMysql, type TestNats } from '../../../test/harness/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  startMysql,
+  startNats,
+  uniqueName,
+  waitFor,
+  type TestMysql,
+  type TestNats,
+} from '../../../test/harness/index.js';
 
 /** A configuration for one test: unique prefix (streams, KV bucket) and source id. */
 export function testConfig(
@@ -130,4 +138,29 @@ export function ofTable(
   return events
     .filter((e) => e.event.data.database === database && e.event.data.table === table)
     .map((e) => e.event);
+}
+
+/** The servers every test of one file shares. */
+export interface FileServers {
+  readonly nats: TestNats;
+  readonly db: TestMysql;
+  /** A connection of the test process to `nats`. */
+  readonly nc: NatsConnection;
+}
+
+/**
+ * Starts one nats-server and one mariadbd before the first test of the calling file and stops them after
+ * the last; read the fields inside tests (they are set once `beforeAll` ran).
+ */
+export function serversForFile(): FileServers {
+  const s = {} as { nats: TestNats; db: TestMysql; nc: NatsConnection };
+  beforeAll(async () => {
+    [s.nats, s.db] = await Promise.all([startNats(), startMysql()]);
+    s.nc = await s.nats.connect();
+  });
+  afterAll(async () => {
+    await s.db?.[Symbol.asyncDispose]();
+    await s.nats?.[Symbol.asyncDispose]();
+  });
+  return s;
 }

@@ -1,32 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger, eventsStream, type CloudEvent, type Config } from '@sluice/core';
 import { BinlogCapture, type DdlChange } from '../src/index.js';
+import { uniqueName, waitFor } from '../../../test/harness/index.js';
 import {
-  startMysql,
-  startNats,
-  uniqueName,
-  waitFor,
-  type TestMysql,
-  type TestNats,
-} from '../../../test/harness/index.js';
-import { provision, readEvents, testConfig, waitForEvents, type StoredEvent } from './helpers.js';
+  provision,
+  readEvents,
+  testConfig,
+  waitForEvents,
+  type StoredEvent,
+  serversForFile,
+} from './helpers.js';
 
-let nats: TestNats;
-let db: TestMysql;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), startMysql()]);
-  nc = await nats.connect();
-});
-
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-  await nats?.[Symbol.asyncDispose]();
-});
+const servers = serversForFile();
 
 /** A capturer whose every log line (debug and up) is kept as JSON text. */
 async function startLogged(config: Config, checkpoints: KV) {
@@ -37,7 +24,7 @@ async function startLogged(config: Config, checkpoints: KV) {
     source: { ...source, url: source.url! },
     nats: config.nats,
     capture: config.capture,
-    nc,
+    nc: servers.nc,
     checkpoints,
     logger,
   });
@@ -51,11 +38,11 @@ async function startLogged(config: Config, checkpoints: KV) {
 
 async function setup(ddl: string, extra: Record<string, unknown> = {}) {
   const schema = uniqueName('ddl');
-  await db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
-  const base = testConfig(nats, db, { source: { include: [schema], ...extra } });
+  await servers.db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
+  const base = testConfig(servers.nats, servers.db, { source: { include: [schema], ...extra } });
   // A one-second dedupe window: a DDL event or row published twice a second apart is stored twice.
   const config: Config = { ...base, nats: { ...base.nats, duplicateWindowMs: 1_000 } };
-  const { checkpoints } = await provision(nc, config);
+  const { checkpoints } = await provision(servers.nc, config);
   return { schema, config, checkpoints };
 }
 
@@ -77,7 +64,7 @@ function summary(e: StoredEvent) {
 async function serverClockPast(since: number, seconds: number): Promise<void> {
   await waitFor(
     async () => {
-      const [row] = await db.query<{ now: number }[]>('SELECT UNIX_TIMESTAMP() AS now');
+      const [row] = await servers.db.query<{ now: number }[]>('SELECT UNIX_TIMESTAMP() AS now');
       return Number(row!.now) >= since + seconds;
     },
     { timeoutMs: 10_000, message: `server clock ${seconds} s past ${since}` },
@@ -85,7 +72,7 @@ async function serverClockPast(since: number, seconds: number): Promise<void> {
 }
 
 async function serverNow(): Promise<number> {
-  const [row] = await db.query<{ now: number }[]>('SELECT UNIX_TIMESTAMP() AS now');
+  const [row] = await servers.db.query<{ now: number }[]>('SELECT UNIX_TIMESTAMP() AS now');
   return Number(row!.now);
 }
 
@@ -98,10 +85,10 @@ describe('schema changes behind a stopped capturer', () => {
     {
       // The checkpoint the second capturer starts from: after row 0, before everything below.
       await using _ = await startLogged(config, checkpoints);
-      await db.query(`INSERT INTO ${t} VALUES (0, 'start', 0)`);
-      await waitForEvents(nc, config, 1);
+      await servers.db.query(`INSERT INTO ${t} VALUES (0, 'start', 0)`);
+      await waitForEvents(servers.nc, config, 1);
     }
-    await db.query(`INSERT INTO ${t} VALUES (1, 'x', 10);
+    await servers.db.query(`INSERT INTO ${t} VALUES (1, 'x', 10);
       ALTER TABLE ${t} ADD COLUMN c VARCHAR(10) DEFAULT 'd';
       INSERT INTO ${t} VALUES (2, 'y', 20, 'c2');
       UPDATE ${t} SET b = 11 WHERE id = 1;
@@ -117,7 +104,7 @@ describe('schema changes behind a stopped capturer', () => {
       UPDATE ${t} SET a2 = 'u' WHERE id = 4;`);
 
     await using capture = await startLogged(config, checkpoints);
-    const all = await waitForEvents(nc, config, 15, 30_000);
+    const all = await waitForEvents(servers.nc, config, 15, 30_000);
     expect(all.map(summary)).toEqual([
       {
         insert: 't',
@@ -264,8 +251,8 @@ describe('schema changes behind a stopped capturer', () => {
     const stoppedAt = Date.now();
     await waitFor(() => Date.now() > stoppedAt + 1_200, { message: 'the dedupe window to pass' });
     await using third = await startLogged(config, checkpoints);
-    await db.query(`INSERT INTO ${t} (c, id, a2) VALUES ('c6', 6, 'end')`);
-    const final = await waitForEvents(nc, config, 16, 30_000);
+    await servers.db.query(`INSERT INTO ${t} (c, id, a2) VALUES ('c6', 6, 'end')`);
+    const final = await waitForEvents(servers.nc, config, 16, 30_000);
     expect(final.slice(0, 15)).toEqual(all);
     expect(summary(final[15]!)).toEqual({
       insert: 't',
@@ -277,7 +264,7 @@ describe('schema changes behind a stopped capturer', () => {
       ],
     });
     await third.stop();
-    expect(await readEvents(nc, config)).toHaveLength(16);
+    expect(await readEvents(servers.nc, config)).toHaveLength(16);
   });
 });
 
@@ -286,7 +273,7 @@ describe('DDL while capturing', () => {
     const { schema, config, checkpoints } = await setup('');
     const other = uniqueName('other'); // not captured: no events
     await using capture = await startLogged(config, checkpoints);
-    await db.query(`CREATE TABLE ${schema}.n (id INT PRIMARY KEY);
+    await servers.db.query(`CREATE TABLE ${schema}.n (id INT PRIMARY KEY);
       INSERT INTO ${schema}.n VALUES (1);
       CREATE TABLE ${schema}.copy SELECT * FROM ${schema}.n;
       CREATE DATABASE ${other}; CREATE TABLE ${other}.x (id INT); DROP DATABASE ${other};
@@ -296,14 +283,14 @@ describe('DDL while capturing', () => {
       SET STATEMENT binlog_alter_two_phase = ON FOR ALTER TABLE ${schema}.n ADD COLUMN c INT DEFAULT 5;`);
     // Written as START ALTER, then ROLLBACK ALTER: both carry the statement, neither changed the table.
     await expect(
-      db.query(
+      servers.db.query(
         `SET STATEMENT binlog_alter_two_phase = ON FOR ALTER TABLE ${schema}.n ADD UNIQUE INDEX u (c)`,
       ),
     ).rejects.toThrow(/Duplicate entry/);
-    await db.query(`DROP TABLE ${schema}.n;
+    await servers.db.query(`DROP TABLE ${schema}.n;
       CREATE TABLE ${schema}.later (id INT PRIMARY KEY);
       INSERT INTO ${schema}.later VALUES (7);`);
-    const all = await waitForEvents(nc, config, 9, 30_000);
+    const all = await waitForEvents(servers.nc, config, 9, 30_000);
     expect(all.map(summary)).toEqual([
       {
         ddl: 'create',
@@ -368,19 +355,22 @@ describe('DDL while capturing', () => {
     });
     const user = uniqueName('u');
     await using capture = await startLogged(config, checkpoints);
-    const [row] = await db.query<{ hash: string }[]>("SELECT PASSWORD('secret-pw-2') AS hash");
+    const [row] = await servers.db.query<{ hash: string }[]>("SELECT PASSWORD('secret-pw-2') AS hash");
     const hash = row!.hash;
-    await db.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'secret-pw';
+    await servers.db.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'secret-pw';
       ALTER USER '${user}'@'%' IDENTIFIED BY 'secret-pw-1';
       SET PASSWORD FOR '${user}'@'%' = PASSWORD('secret-pw-2');
       GRANT SELECT ON ${schema}.* TO '${user}'@'%';
       CREATE OR REPLACE USER '${user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('secret-pw-3');
       DROP USER '${user}'@'%';
       INSERT INTO ${schema}.m VALUES (1);`);
-    await waitFor(async () => (await readEvents(nc, config)).some((e) => e.event.data.table === 'm'), {
-      timeoutMs: 30_000,
-      message: 'the marker row after the account statements',
-    });
+    await waitFor(
+      async () => (await readEvents(servers.nc, config)).some((e) => e.event.data.table === 'm'),
+      {
+        timeoutMs: 30_000,
+        message: 'the marker row after the account statements',
+      },
+    );
     const raw = await rawStream(config);
     expect(raw).toContain(`"table":"m"`); // the reader sees the stream at all
     for (const secret of ['secret-pw', hash.slice(1, 20)]) {
@@ -401,18 +391,18 @@ describe('MariaDB JSON columns across an ALTER', () => {
     await serverClockPast(await serverNow(), 2); // rows below are written well after the CREATE
     {
       await using first = await startLogged(config, checkpoints);
-      await db.query(`INSERT INTO ${j} VALUES (0, '{"a": 0}', '{"b": 0}')`);
-      const [row0] = await waitForEvents(nc, config, 1);
+      await servers.db.query(`INSERT INTO ${j} VALUES (0, '{"a": 0}', '{"b": 0}')`);
+      const [row0] = await waitForEvents(servers.nc, config, 1);
       expect(row0!.event.data.after).toEqual({ id: 0, doc: { a: 0 }, t: '{"b": 0}' });
       expect(first.logs().filter((l) => l.code === 'SLUICE_TABLE_SHAPE_UNCERTAIN')).toEqual([]);
     }
-    await db.query(`INSERT INTO ${j} VALUES (1, '{"a": 1}', '{"b": 1}');
+    await servers.db.query(`INSERT INTO ${j} VALUES (1, '{"a": 1}', '{"b": 1}');
       ALTER TABLE ${j} RENAME COLUMN doc TO doc2, MODIFY t JSON;`);
     await serverClockPast(await serverNow(), 2);
-    await db.query(`INSERT INTO ${j} VALUES (2, '{"a": 2}', '{"b": 2}')`);
+    await servers.db.query(`INSERT INTO ${j} VALUES (2, '{"a": 2}', '{"b": 2}')`);
 
     await using capture = await startLogged(config, checkpoints);
-    const all = await waitForEvents(nc, config, 4, 30_000);
+    const all = await waitForEvents(servers.nc, config, 4, 30_000);
     expect(all.map(summary).slice(1)).toEqual([
       // Written before the ALTER, read after it: the documented limit (docs/events.md, "Limits").
       // JSON-ness comes from today's definition by column name, and a warning says so.
@@ -451,10 +441,10 @@ describe('MariaDB JSON columns across an ALTER', () => {
 
 /** Every message of the events stream as raw text, headers included. */
 async function rawStream(config: Config): Promise<string> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(servers.nc);
   const stream = eventsStream(config.nats);
   const { state } = await jsm.streams.info(stream);
-  const consumer = await jetstream(nc).consumers.get(stream);
+  const consumer = await jetstream(servers.nc).consumers.get(stream);
   const parts: string[] = [];
   const messages = await consumer.consume();
   for await (const m of messages) {

@@ -1,34 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  startMysql,
-  startNats,
-  uniqueName,
-  type TestMysql,
-  type TestNats,
-} from '../../../test/harness/index.js';
-import { ofTable, provision, startCapture, testConfig, waitForEvents } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueName } from '../../../test/harness/index.js';
+import { ofTable, provision, startCapture, testConfig, waitForEvents, serversForFile } from './helpers.js';
 
-let nats: TestNats;
-let db: TestMysql;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, db] = await Promise.all([startNats(), startMysql()]);
-  nc = await nats.connect();
-});
-
-afterAll(async () => {
-  await db?.[Symbol.asyncDispose]();
-  await nats?.[Symbol.asyncDispose]();
-});
+const servers = serversForFile();
 
 async function setup(ddl: string) {
   const schema = uniqueName('v');
-  await db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
-  const config = testConfig(nats, db, { source: { include: [schema] } });
-  const { checkpoints } = await provision(nc, config);
-  const capture = await startCapture(nc, config, checkpoints);
+  await servers.db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
+  const config = testConfig(servers.nats, servers.db, { source: { include: [schema] } });
+  const { checkpoints } = await provision(servers.nc, config);
+  const capture = await startCapture(servers.nc, config, checkpoints);
   return { schema, config, capture };
 }
 
@@ -49,7 +30,7 @@ describe('column values', () => {
   it('round-trips every column type exactly', async () => {
     const { schema, config, capture } = await setup(ALL_TYPES);
     await using _ = capture;
-    await db.query(`SET time_zone = '+00:00';
+    await servers.db.query(`SET time_zone = '+00:00';
       INSERT INTO ${schema}.all_types VALUES (18446744073709551615, -128, 255, -32768, -8388608, 16777215, -2147483648,
         4294967295, -9223372036854775808, '-12345678901234567890123456789012345.123456789012345678901234567891', 3.14,
         2.718281828459045, '2024-02-29', '2024-02-29 23:59:59.123456', '1000-01-01 00:00:00', '2038-01-19 03:14:07.999999',
@@ -58,7 +39,7 @@ describe('column values', () => {
         b'1010101010', 0xFFFFFFFFFFFFFFFF, NULL);
       INSERT INTO ${schema}.all_types (id, y, dec1, ts) VALUES (0, 0, '0.000000000000000000000000000001', '1970-01-01 00:00:01.5');
       INSERT INTO ${schema}.all_types (id) VALUES (1);`);
-    const events = ofTable(await waitForEvents(nc, config, 3), schema, 'all_types');
+    const events = ofTable(await waitForEvents(servers.nc, config, 3), schema, 'all_types');
     expect(events.map((e) => e.data.after)).toEqual([
       {
         id: '18446744073709551615',
@@ -113,10 +94,10 @@ describe('row change shape', () => {
       'CREATE TABLE $db.items (id INT PRIMARY KEY, name VARCHAR(20), qty INT)',
     );
     await using _ = capture;
-    await db.query(`INSERT INTO ${schema}.items VALUES (7, 'pen', 1);
+    await servers.db.query(`INSERT INTO ${schema}.items VALUES (7, 'pen', 1);
       UPDATE ${schema}.items SET qty = 2 WHERE id = 7;
       DELETE FROM ${schema}.items WHERE id = 7;`);
-    const [ins, upd, del] = ofTable(await waitForEvents(nc, config, 3), schema, 'items');
+    const [ins, upd, del] = ofTable(await waitForEvents(servers.nc, config, 3), schema, 'items');
     const row1 = { id: 7, name: 'pen', qty: 1 };
     const row2 = { ...row1, qty: 2 };
     expect(ins).toMatchObject({
@@ -155,9 +136,9 @@ describe('row change shape', () => {
     const ddl = 'CREATE TABLE $db.a (id INT PRIMARY KEY); CREATE TABLE $db.b (id INT PRIMARY KEY, v INT)';
     const { schema, config, capture } = await setup(ddl);
     await using _ = capture;
-    await db.query(`INSERT INTO ${schema}.b VALUES (1, 0), (2, 0);
+    await servers.db.query(`INSERT INTO ${schema}.b VALUES (1, 0), (2, 0);
       BEGIN; INSERT INTO ${schema}.a VALUES (1), (2), (3); UPDATE ${schema}.b SET v = 1; INSERT INTO ${schema}.a VALUES (4); COMMIT;`);
-    const all = await waitForEvents(nc, config, 8);
+    const all = await waitForEvents(servers.nc, config, 8);
     const tx = all.slice(2).map((s) => s.event);
     expect(new Set(tx.map((e) => e.sluicetxid)).size).toBe(1);
     expect(tx[0]!.sluicetxid).not.toBe(all[0]!.event.sluicetxid);
@@ -176,10 +157,10 @@ describe('row change shape', () => {
   it('emits nothing for a rolled-back transaction', async () => {
     const { schema, config, capture } = await setup('CREATE TABLE $db.t (id INT PRIMARY KEY)');
     await using _ = capture;
-    await db.query(
+    await servers.db.query(
       `BEGIN; INSERT INTO ${schema}.t VALUES (1), (2); ROLLBACK; INSERT INTO ${schema}.t VALUES (3);`,
     );
-    const events = await waitForEvents(nc, config, 1);
+    const events = await waitForEvents(servers.nc, config, 1);
     // The marker row came after the rollback in the same session, so anything rolled back would precede it.
     await capture.stop();
     expect(ofTable(events, schema, 't').map((e) => e.subject)).toEqual(['3']);
@@ -191,16 +172,18 @@ describe('row change shape', () => {
 
   it('skips excluded tables but still counts their rows in the transaction', async () => {
     const schema = uniqueName('v');
-    await db.query(
+    await servers.db.query(
       `CREATE DATABASE ${schema}; CREATE TABLE ${schema}.keep (id INT PRIMARY KEY); CREATE TABLE ${schema}.skip_me (id INT PRIMARY KEY);`,
     );
-    const config = testConfig(nats, db, { source: { include: [schema], exclude: [`${schema}.skip_*`] } });
-    const { checkpoints } = await provision(nc, config);
-    await using _ = await startCapture(nc, config, checkpoints);
-    await db.query(
+    const config = testConfig(servers.nats, servers.db, {
+      source: { include: [schema], exclude: [`${schema}.skip_*`] },
+    });
+    const { checkpoints } = await provision(servers.nc, config);
+    await using _ = await startCapture(servers.nc, config, checkpoints);
+    await servers.db.query(
       `BEGIN; INSERT INTO ${schema}.skip_me VALUES (1), (2); INSERT INTO ${schema}.keep VALUES (1); COMMIT;`,
     );
-    const [only, ...rest] = (await waitForEvents(nc, config, 1)).map((s) => s.event);
+    const [only, ...rest] = (await waitForEvents(servers.nc, config, 1)).map((s) => s.event);
     expect(rest).toEqual([]);
     expect(only).toMatchObject({ subject: '1', sluicetxindex: 2, data: { table: 'keep' } });
   });
