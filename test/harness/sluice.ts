@@ -35,6 +35,9 @@ export interface SpawnSluiceOptions {
   readonly env?: Record<string, string>;
 }
 
+/** How long a stop waits after SIGTERM before SIGKILL, ms. */
+const STOP_GRACE_MS = 30_000;
+
 /** Runs `node packages/cli/dist/bin.js <args…>` as a child process with its own config file. */
 export async function spawnSluice(
   args: readonly string[],
@@ -66,8 +69,16 @@ export async function spawnSluice(
   );
   const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const stop = async (): Promise<number | string> => {
-    if (!ended()) child.kill('SIGTERM');
-    return exited;
+    if (ended()) return exited;
+    child.kill('SIGTERM');
+    // A child that ignores SIGTERM (stuck) must not hang the test's teardown: its failure then shows
+    // as the signal in the exit status instead of a test timeout.
+    const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(escalate);
+    }
   };
   return {
     child,
