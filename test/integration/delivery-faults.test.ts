@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import type { AttemptRecord } from '@sluice/deliverer';
@@ -55,6 +55,11 @@ function countBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, number>
   return counts;
 }
 
+/** What a test receiver keeps of one request, read in full. */
+async function receivedOf(req: IncomingMessage): Promise<Received> {
+  return { headers: req.headers, body: await readBody(req), path: req.url ?? '', atMs: Date.now() };
+}
+
 function webhookIds(received: readonly Received[]): string[] {
   return received.map((r) => String(r.headers['webhook-id']));
 }
@@ -66,12 +71,7 @@ describe('delivery faults', () => {
     // The deliverer to crash, set once it runs.
     const target: { pid?: number } = {};
     await using hook = await startHttpServer(async (req, res) => {
-      received.push({
-        headers: req.headers,
-        body: await readBody(req),
-        path: req.url ?? '',
-        atMs: Date.now(),
-      });
+      received.push(await receivedOf(req));
       const pid = target.pid;
       if (received.length === 1 && pid !== undefined) {
         // Frozen, the deliverer cannot read the 200 nor ack; killed once the 200 is on the wire.
@@ -132,12 +132,7 @@ describe('delivery faults', () => {
       open += 1;
       maxOpen = Math.max(maxOpen, open);
       res.once('close', () => (open -= 1));
-      received.push({
-        headers: req.headers,
-        body: await readBody(req),
-        path: req.url ?? '',
-        atMs: Date.now(),
-      });
+      received.push(await receivedOf(req));
       // The endpoint's work: holds the request, so that requests overlap.
       await sleep(200, undefined, { signal: closing });
       res.writeHead(204).end();
@@ -234,12 +229,7 @@ describe('delivery faults', () => {
     await using nats = await startNats();
     const received: Received[] = [];
     await using hook = await startHttpServer(async (req, res) => {
-      received.push({
-        headers: req.headers,
-        body: await readBody(req),
-        path: req.url ?? '',
-        atMs: Date.now(),
-      });
+      received.push(await receivedOf(req));
       res.writeHead(204).end();
     });
     // 2 a second for 12 deliveries: most wait several times ack_wait for their token, while the other
@@ -267,12 +257,7 @@ describe('delivery faults', () => {
     await using nats = await startNats();
     const healthy: Received[] = [];
     await using ok = await startHttpServer(async (req, res) => {
-      healthy.push({
-        headers: req.headers,
-        body: await readBody(req),
-        path: req.url ?? '',
-        atMs: Date.now(),
-      });
+      healthy.push(await receivedOf(req));
       res.writeHead(204).end();
     });
     let failing = 0;

@@ -83,6 +83,10 @@ interface Running {
  * JetStream acknowledged (docs/decisions/0003-capture-checkpoints.md). Survives server restarts and
  * lost PubAcks by restarting from the last written checkpoint with backoff; stops for good, through
  * {@link done}, on anything a retry cannot fix.
+ *
+ * At a little over 400 lines this is one state machine — lease, open, reconcile, supervise, reconnect,
+ * discard, close — whose steps share the running session and the stop/lease signals; the work of each
+ * step lives in its own module (capture-lease, reconcile, checkpoint-store, retention-monitor).
  */
 export class BinlogCapture {
   readonly #o: BinlogCaptureOptions;

@@ -4,7 +4,6 @@ import ZongJi, {
   type RowsEvent,
   type TableMapEvent,
 } from '@vlasky/zongji';
-import { channel } from 'node:diagnostics_channel';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckWindowPublisher,
@@ -27,6 +26,7 @@ import type { StartPoint } from './checkpoint-store.js';
 import type { RotationLog } from './retention.js';
 import { TransactionBoundaries } from './transaction-boundaries.js';
 import { TransactionTracker, type BinlogPosition, type OpenTransaction } from './transaction-tracker.js';
+import { binlogEventChannel, describeBinlogEvent } from './binlog-event-channel.js';
 
 /** Options of {@link BinlogSession}. */
 export interface BinlogSessionOptions {
@@ -70,28 +70,6 @@ export interface BinlogSessionOptions {
    */
   readonly beforeFirstEvent?: () => Promise<void>;
 }
-
-/**
- * `diagnostics_channel` on which every binlog event is announced just before it is handled (only
- * while someone subscribes), as a {@link BinlogEventMessage}. Crash tests stop the process here.
- */
-export const BINLOG_EVENT_CHANNEL = 'sluice:capture:binlog-event';
-
-/** What {@link BINLOG_EVENT_CHANNEL} carries. */
-export interface BinlogEventMessage {
-  /** zongji's event name: `mariadbgtid`, `tablemap`, `writerows`, `xid`, `rotate`, `query`, … */
-  readonly name: string;
-  /** The binlog file being read (for `rotate`, the file it rotates away from). */
-  readonly file: string;
-  /** Offset just after the event in that file. */
-  readonly nextPosition: number;
-  /** Rows in a rows event, 0 for the others. */
-  readonly rowsInEvent: number;
-  /** `schema.table` of a table map or rows event. */
-  readonly table?: string;
-}
-
-const binlogEventChannel = channel(BINLOG_EVENT_CHANNEL);
 
 /**
  * One connection's worth of binlog streaming: a zongji listener feeding rows to a bounded publish window
@@ -230,29 +208,14 @@ export class BinlogSession {
       this.#fail(new SluiceError('SLUICE_CHECKPOINT_STALE', 'the checkpoint could not be kept fresh'));
       return;
     }
-    if (binlogEventChannel.hasSubscribers) binlogEventChannel.publish(this.#describe(ev));
+    if (binlogEventChannel.hasSubscribers)
+      binlogEventChannel.publish(describeBinlogEvent(ev, this.#boundaries.file));
     try {
       this.#dispatch(ev);
     } catch (err) {
       // Thrown inside mysql2's packet parser it would surface as an unrelated protocol error.
       this.#fail(err);
     }
-  }
-
-  #describe(ev: AnyBinlogEvent): BinlogEventMessage {
-    const e = ev as Partial<RowsEvent & TableMapEvent> & { rows?: unknown[] };
-    const map = e.tableId !== undefined ? e.tableMap?.[e.tableId] : undefined;
-    const table =
-      e.schemaName !== undefined
-        ? `${e.schemaName}.${e.tableName}`
-        : map && `${map.parentSchema}.${map.tableName}`;
-    return {
-      name: ev.getEventName(),
-      file: this.#boundaries.file,
-      nextPosition: ev.nextPosition,
-      rowsInEvent: e.rows?.length ?? 0,
-      ...(table !== undefined ? { table } : {}),
-    };
   }
 
   #dispatch(ev: AnyBinlogEvent): void {
