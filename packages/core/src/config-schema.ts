@@ -98,6 +98,8 @@ export const EndpointSchema = Type.Object(
     maxInFlight: Type.Integer({ default: 64, minimum: 1, maximum: 10_000 }),
     ratePerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     retrySchedule: Type.Optional(Schedule),
+    // Network policy (docs/security.md): CIDRs this endpoint may reach besides public unicast addresses.
+    allowNetworks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 })),
   },
   closed,
 );
@@ -174,6 +176,8 @@ export const DelivererSchema = Type.Object(
     poolThreads: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
     poolBatch: Type.Integer({ default: 64, minimum: 1, maximum: 1024 }),
     poolBatchWaitMs: Type.Integer({ default: 0, minimum: 0, maximum: 1_000 }),
+    // Network policy (docs/security.md): CIDRs every endpoint may reach besides public unicast addresses.
+    allowNetworks: Type.Array(Type.String({ minLength: 1 }), { default: [], maxItems: 256 }),
   },
   closed,
 );

@@ -40,6 +40,8 @@ export {
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
+export { eventMessage } from './event-message.js';
+export type { EventMessage, EventSpace } from './event-message.js';
 export {
   cdcEventId,
   ingestEventId,
