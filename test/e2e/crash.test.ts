@@ -32,7 +32,14 @@ describe('crash: kill -9 of sluice up while 5,000 rows are written', () => {
       router: { ackWaitMs: 2_000 },
       deliverer: { ackWaitMs: 2_000, retrySchedule: [0, 100, 200, 500, 1_000, 1_000] },
       sources: [{ id: 'crash', url: db.captureUrl, include: [schema] }],
-      endpoints: [{ id: 'hook', url: hook.url, secret: `whsec_${randomBytes(32).toString('base64')}` }],
+      endpoints: [
+        {
+          id: 'hook',
+          url: hook.url,
+          secret: `whsec_${randomBytes(32).toString('base64')}`,
+          allowNetworks: ['127.0.0.1/32'],
+        },
+      ],
       subscriptions: [{ id: 'all', endpoint: 'hook', types: [`mysql.${schema}.>`] }],
     };
 

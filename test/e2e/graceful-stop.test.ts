@@ -23,7 +23,14 @@ describe('graceful stop of sluice up in the middle of a burst', () => {
       nats: { url: nats.url, prefix },
       logging: { level: 'warn' },
       sources: [{ id: 's', url: db.captureUrl, include: [schema] }],
-      endpoints: [{ id: 'hook', url: hook.url, secret: `whsec_${randomBytes(32).toString('base64')}` }],
+      endpoints: [
+        {
+          id: 'hook',
+          url: hook.url,
+          secret: `whsec_${randomBytes(32).toString('base64')}`,
+          allowNetworks: ['127.0.0.1/32'],
+        },
+      ],
       subscriptions: [{ id: 'all', endpoint: 'hook', types: ['>'] }],
     };
     const first = await spawnSluice(['up'], { config });

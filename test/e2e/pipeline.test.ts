@@ -38,7 +38,7 @@ describe('sluice up: MySQL row → signed webhook', () => {
       config: {
         nats: { url: nats.url, prefix: uniqueName('p') },
         sources: [{ id: 'shop', url: db.captureUrl, include: [schema] }],
-        endpoints: [{ id: 'hook', url: hook.url, secret }],
+        endpoints: [{ id: 'hook', url: hook.url, secret, allowNetworks: ['127.0.0.1/32'] }],
         subscriptions: [{ id: 'orders', endpoint: 'hook', types: [`mysql.${schema}.orders.*`] }],
       },
     });
@@ -94,7 +94,7 @@ describe('sluice up: MySQL row → signed webhook', () => {
       config: {
         nats: { url: nats.url, prefix: uniqueName('p') },
         sources: [{ id: 's', url: db.captureUrl, include: [schema] }],
-        endpoints: [{ id: 'hook', url: hook.url, secret }],
+        endpoints: [{ id: 'hook', url: hook.url, secret, allowNetworks: ['127.0.0.1/32'] }],
         subscriptions: [{ id: 'all', endpoint: 'hook', types: ['>'] }],
       },
     });

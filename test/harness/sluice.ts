@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js';
@@ -16,7 +17,10 @@ export interface SluiceProcess {
   stdout(): string;
   /** Everything written to stderr so far. */
   stderr(): string;
-  /** Resolves with the exit code (or signal name) once the process ended. */
+  /**
+   * Resolves with the exit code (or signal name) once the process ended; rejects when its output
+   * holds a secret ({@link findSecretLeak}), and so do `stop`, `kill` and disposal.
+   */
   readonly exited: Promise<number | string>;
   /** Waits until stdout or stderr contains `text`. */
   waitForOutput(text: string | RegExp, timeoutMs?: number): Promise<void>;
@@ -37,6 +41,40 @@ export interface SpawnSluiceOptions {
 
 /** How long a stop waits after SIGTERM before SIGKILL, ms. */
 const STOP_GRACE_MS = 30_000;
+/** How long the output of an exited child is waited for before it is checked, ms. */
+const OUTPUT_DRAIN_MS = 2_000;
+
+/** Prefixes of secrets sluice must never write to a log: signing secrets, ed25519 private keys, API keys. */
+export const SECRET_PREFIXES = ['whsec_', 'whsk_', 'slk_'] as const;
+// A prefix followed by key characters: the schema's own message for a malformed secret quotes its
+// pattern, `^whsec_[A-Za-z0-9+/]+`, which names the prefix and holds no secret.
+const SECRET_RE = new RegExp(`(${SECRET_PREFIXES.join('|')})[A-Za-z0-9+/_-]{4}`);
+/**
+ * Long-running roles: their stdout is a banner, progress and demo output, never a secret. The stdout of
+ * the other commands is their answer, and some exist to print a secret there (`keys create`,
+ * `endpoints secret`, `endpoints rotate-secret`).
+ */
+const ROLES = new Set(['up', 'api', 'capture', 'router', 'deliverer']);
+
+/**
+ * The secret leak in a child's output, if any: stderr (logs) must hold no secret prefix, and neither
+ * must the stdout of a long-running role. Every test that spawns sluice is a secret-leak test through
+ * this check (design.md I7).
+ */
+export function findSecretLeak(args: readonly string[], stdout: string, stderr: string): string | undefined {
+  const command = args.find((a) => !a.startsWith('-'));
+  const streams: [string, string][] = [['stderr', stderr]];
+  if (command !== undefined && ROLES.has(command)) streams.push(['stdout', stdout]);
+  for (const [name, text] of streams) {
+    const m = SECRET_RE.exec(text);
+    if (!m) continue;
+    // The line up to the prefix, cut short of the secret itself so the failure does not repeat it.
+    const start = text.lastIndexOf('\n', m.index) + 1;
+    const prefix = m[1]!;
+    return `sluice ${args.join(' ')} wrote a ${prefix} secret to ${name}: ${text.slice(start, m.index + prefix.length)}…`;
+  }
+  return undefined;
+}
 
 /** Runs `node packages/cli/dist/bin.js <args…>` as a child process with its own config file. */
 export async function spawnSluice(
@@ -52,7 +90,8 @@ export async function spawnSluice(
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLUICE_')));
   const child = spawn(process.execPath, [SLUICE_BIN, ...argv], {
-    env: { ...env, ...options.env },
+    // The API of `sluice up` listens on a free port unless a test asks for one: tests run side by side.
+    env: { ...env, SLUICE_API_PORT: '0', ...options.env },
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,12 +100,25 @@ export async function spawnSluice(
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<number | string>((resolve) =>
+  const streamsDone = Promise.all(
+    [child.stdout!, child.stderr!].map((s) => new Promise<void>((resolve) => s.once('close', resolve))),
+  );
+  const exitedRaw = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
       if (child.pid !== undefined) untrackPid(child.pid);
       resolve(code ?? signal ?? -1);
     }),
   );
+  // Rejects when the child leaked a secret, which fails whichever test awaits or disposes it. The
+  // check waits for the rest of the output (bounded: a grandchild holding the pipes must not hang it).
+  const exited = exitedRaw.then(async (code) => {
+    await Promise.race([streamsDone, sleep(OUTPUT_DRAIN_MS, undefined, { ref: false })]);
+    const leak = findSecretLeak(args, out, err);
+    if (leak !== undefined) throw new Error(`secret leak: ${leak}`);
+    return code;
+  });
+  // Marked handled here; the rejection still reaches every later await of `exited`.
+  exited.catch(() => undefined);
   const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const stop = async (): Promise<number | string> => {
     if (ended()) return exited;
@@ -104,8 +156,11 @@ export async function spawnSluice(
     },
     stop,
     async [Symbol.asyncDispose]() {
-      await stop();
-      await removeTempDir(dir);
+      try {
+        await stop();
+      } finally {
+        await removeTempDir(dir);
+      }
     },
   };
 }

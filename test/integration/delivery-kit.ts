@@ -66,7 +66,8 @@ export async function provisionNamespace(
   const base = {
     nats: { url: nats.url, prefix: uniqueName('df'), partitions: PARTITIONS },
     logging: { level: 'info' },
-    deliverer,
+    // The receivers listen on 127.0.0.1, which the network policy blocks unless allowed.
+    deliverer: { allowNetworks: ['127.0.0.1/32'], ...deliverer },
   };
   const endpointsWith = ({ endpoints: only, urls = {} }: ChildConfigOptions): Record<string, unknown>[] =>
     endpoints

@@ -46,7 +46,13 @@ export function sluiceConfig(input: SluiceConfigInput): Record<string, unknown> 
   return {
     nats: { url: input.natsUrl },
     sources: input.sourceUrl ? [{ id: 'bench', url: input.sourceUrl, include: ['bench'] }] : [],
-    endpoints: urls.map((url, i) => ({ id: endpointId(i), url, secret: BENCH_SECRET })),
+    // The receivers listen on 127.0.0.1, which the network policy blocks unless allowed.
+    endpoints: urls.map((url, i) => ({
+      id: endpointId(i),
+      url,
+      secret: BENCH_SECRET,
+      allowNetworks: ['127.0.0.1/32'],
+    })),
     subscriptions: urls.map((_, i) => ({
       id: subscriptionId(i),
       endpoint: endpointId(i),

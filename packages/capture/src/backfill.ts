@@ -13,7 +13,7 @@ import {
   type CaptureConfig,
   type Logger,
   type NatsConfig,
-  type SourceConfig,
+  type MysqlSourceConfig,
 } from '@sluice/core';
 import { ChunkReader, type Chunk } from './backfill-chunk.js';
 import { readEvent } from './backfill-event.js';
@@ -34,7 +34,7 @@ import { checkConstraintLookup } from './table-catalog.js';
 
 /** Options of {@link Backfill}. */
 export interface BackfillOptions {
-  readonly source: SourceConfig & { readonly url: string };
+  readonly source: MysqlSourceConfig & { readonly url: string };
   readonly nats: NatsConfig;
   /** `publishWindow` and `publishTimeoutMs` bound the publishing, as for capture. */
   readonly capture: CaptureConfig;

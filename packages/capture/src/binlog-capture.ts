@@ -8,7 +8,7 @@ import {
   type CaptureConfig,
   type Logger,
   type NatsConfig,
-  type SourceConfig,
+  type MysqlSourceConfig,
 } from '@sluice/core';
 import { CaptureLease } from './capture-lease.js';
 import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
@@ -25,7 +25,7 @@ import { checkConstraintLookup } from './table-catalog.js';
 
 /** Options of {@link BinlogCapture}. */
 export interface BinlogCaptureOptions {
-  readonly source: SourceConfig & { readonly url: string };
+  readonly source: MysqlSourceConfig & { readonly url: string };
   readonly nats: NatsConfig;
   readonly capture: CaptureConfig;
   readonly nc: NatsConnection;

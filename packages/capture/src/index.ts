@@ -23,3 +23,23 @@ export type { BackfillOptions, BackfillStatus, BackfillSummary } from './backfil
 export type { BackfillRun, TableProgress } from './backfill-progress.js';
 export type { TableRef } from './backfill-tables.js';
 export { readEventId } from './backfill-event.js';
+export { parseNotification, readNotification } from './object-notifications/notification-records.js';
+export type { Notification, ObjectRecord } from './object-notifications/notification-records.js';
+export {
+  objectEvent,
+  objectEventMessages,
+  objectEventType,
+  objectEvents,
+} from './object-notifications/object-event.js';
+export type {
+  ObjectEvent,
+  ObjectEventData,
+  ObjectEventType,
+  ObjectEvents,
+  ObjectSourceRef,
+} from './object-notifications/object-event.js';
+export { NotificationConsumer } from './object-notifications/notification-consumer.js';
+export type {
+  NotificationConsumerOptions,
+  NotificationStats,
+} from './object-notifications/notification-consumer.js';

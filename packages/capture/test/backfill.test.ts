@@ -1,7 +1,7 @@
 import { createConnection } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
-import { isSluiceError, openBackfill, type Config } from '@sluice/core';
+import { isSluiceError, mysqlSources, openBackfill, type Config } from '@sluice/core';
 import { uniqueName, waitFor } from '../../../test/harness/index.js';
 import {
   Backfill,
@@ -47,7 +47,7 @@ function backfill(
   kv: { checkpoints: KV; progress: KV },
   extra: Partial<BackfillOptions> = {},
 ): Backfill {
-  const source = config.sources[0]!;
+  const source = mysqlSources(config)[0]!;
   return new Backfill({
     source: { ...source, url: source.url! },
     nats: config.nats,

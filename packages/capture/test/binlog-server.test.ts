@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { buildConfig, openCheckpoints, type Config, type Logger } from '@sluice/core';
+import { buildConfig, mysqlSources, openCheckpoints, type Config, type Logger } from '@sluice/core';
 import {
   spawnSluice,
   startMysql,
@@ -20,7 +20,7 @@ function newCapture(
   nc: NatsConnection,
   o: { checkpoints: KV; logger: Logger },
 ): BinlogCapture & AsyncDisposable {
-  const source = config.sources[0]!;
+  const source = mysqlSources(config)[0]!;
   const capture = new BinlogCapture({
     source: { ...source, url: source.url! },
     nats: config.nats,

@@ -1,6 +1,6 @@
 import { Objm } from '@nats-io/obj';
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, oversizeBucket, type CloudEvent, type RowChange } from '@sluice/core';
+import { decodeEvent, mysqlSources, oversizeBucket, type CloudEvent, type RowChange } from '@sluice/core';
 import { startMysql, startNats, uniqueName, waitFor } from '../../../test/harness/index.js';
 import { BinlogCapture } from '../src/index.js';
 import { recordingLogger } from './recording-logger.js';
@@ -45,7 +45,7 @@ describe('faults', () => {
     const config = testConfig(nats, db, { source: { include: [schema] } });
     const { checkpoints } = await provision(nc, config);
     const { logger, records } = recordingLogger();
-    const source = config.sources[0]!;
+    const source = mysqlSources(config)[0]!;
     const capture = new BinlogCapture({
       source: { ...source, url: source.url! },
       nats: config.nats,

@@ -6,6 +6,7 @@ import {
   createLogger,
   decodeEvent,
   eventsStream,
+  mysqlSources,
   openCheckpoints,
   provisionStreams,
   type CloudEvent,
@@ -75,7 +76,7 @@ export async function startCapture(
   config: Config,
   checkpoints: KV,
 ): Promise<BinlogCapture & AsyncDisposable> {
-  const source = config.sources[0]!;
+  const source = mysqlSources(config)[0]!;
   const capture = new BinlogCapture({
     source: { ...source, url: source.url! },
     nats: config.nats,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { createLogger, eventsStream, type CloudEvent, type Config } from '@sluice/core';
+import { createLogger, eventsStream, mysqlSources, type CloudEvent, type Config } from '@sluice/core';
 import { BinlogCapture, type DdlChange } from '../src/index.js';
 import { uniqueName, waitFor } from '../../../test/harness/index.js';
 import {
@@ -19,7 +19,7 @@ const servers = serversForFile();
 async function startLogged(config: Config, checkpoints: KV) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', pretty: false }, { write: (l: string) => lines.push(l) });
-  const source = config.sources[0]!;
+  const source = mysqlSources(config)[0]!;
   const capture = new BinlogCapture({
     source: { ...source, url: source.url! },
     nats: config.nats,

@@ -17,6 +17,8 @@ export interface AdminContext {
   readonly err: (line: string) => void;
   /** `--json`: print one JSON document on stdout instead of tables. */
   readonly json: boolean;
+  /** The process environment (`SLUICE_MAIN_KEY` for `endpoints secret|rotate-secret`). */
+  readonly env: CliIo['env'];
 }
 
 /** An admin command with a checked command line, ready to run; resolves with the exit code. */
@@ -66,6 +68,7 @@ export async function runAdmin(args: ParsedArgs, config: Config, io: CliIo, nowM
       out: io.out,
       err: io.err,
       json: args.values.json === true,
+      env: io.env,
     });
   } finally {
     await nc.close();

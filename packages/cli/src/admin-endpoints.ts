@@ -10,6 +10,7 @@ import {
 } from '@sluice/core';
 import { decodeHealth, encodeHealth, type EndpointHealth } from '@sluice/deliverer';
 import type { AdminContext, AdminPlanner, AdminRun } from './admin-command.js';
+import { parseOverlap, rotateSecret, showSecrets } from './admin-secrets.js';
 import { renderTable, type Column } from './admin-table.js';
 import { formatTime } from './admin-time.js';
 
@@ -28,11 +29,17 @@ export interface EndpointStatus {
   readonly health: EndpointHealth;
 }
 
-/** `sluice endpoints ls | enable <id> | disable <id>`. */
+/** `sluice endpoints ls | enable <id> | disable <id> | secret <id> | rotate-secret <id>`. */
 export const planEndpoints: AdminPlanner = (args, config, nowMs) => {
-  if (args.subcommand !== 'enable' && args.subcommand !== 'disable') return listEndpoints(nowMs);
+  const sub = args.subcommand ?? 'ls';
+  if (sub === 'ls') return listEndpoints(nowMs);
   const endpoint = configuredEndpoint(config, args.operands?.[0] ?? '');
-  return args.subcommand === 'enable' ? enable(endpoint, nowMs) : disable(endpoint, nowMs);
+  if (sub === 'enable') return enable(endpoint, nowMs);
+  if (sub === 'disable') return disable(endpoint, nowMs);
+  if (sub === 'secret') return showSecrets(endpoint, nowMs);
+  if (sub === 'rotate-secret')
+    return rotateSecret(endpoint, parseOverlap(args.values.overlap as string | undefined), nowMs);
+  throw new SluiceError('SLUICE_USAGE', `sluice endpoints has no sub-command "${sub}"`);
 };
 
 /**

@@ -60,7 +60,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'up',
     summary:
-      'run every role (capture, router, deliverer) in one process; starts embedded servers when no URLs are set',
+      'run every role (api, capture, router, deliverer) in one process; starts embedded servers when no URLs are set',
     usage: 'sluice up [--config FILE] [--demo]',
     options: {
       ...common,
@@ -86,6 +86,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'deliverer',
     summary: 'run the deliverer role: SLUICE_DELIVERIES → HTTP endpoints',
     usage: 'sluice deliverer [--config FILE]',
+    options: common,
+  },
+  {
+    name: 'api',
+    summary: 'run the HTTP API role: event ingest → SLUICE_EVENTS, on api.host:api.port (docs/api.md)',
+    usage: 'sluice api [--config FILE]',
     options: common,
   },
   {
@@ -162,12 +168,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'endpoints',
-    summary: 'show the state of every endpoint; enable or disable one at run time',
+    summary: 'show the state of every endpoint; enable or disable one at run time; show or rotate its secret',
     usage: [
       'sluice endpoints [ls] [--json]',
       '       sluice endpoints (enable | disable) <id> [--json]',
+      '       sluice endpoints secret <id> [--json]',
+      '       sluice endpoints rotate-secret <id> [--overlap DURATION] [--json]',
     ].join('\n'),
-    options: admin,
+    options: {
+      ...admin,
+      overlap: {
+        type: 'string',
+        description: 'how long the previous secret still signs next to the new one (default 24h)',
+      },
+    },
     subcommands: [
       {
         name: 'ls',
@@ -188,7 +202,57 @@ export const COMMANDS: readonly CommandSpec[] = [
         operands: ['id'],
         options: [],
       },
+      {
+        name: 'secret',
+        summary: 'print the secrets receivers verify with (whsec_; whpk_ for v1a) and when they expire',
+        operands: ['id'],
+        options: [],
+      },
+      {
+        name: 'rotate-secret',
+        summary: 'make a new secret and print it once; the previous one still signs until the overlap ends',
+        operands: ['id'],
+        options: ['overlap'],
+      },
     ],
+    notes:
+      'DURATION is 30s, 30m, 2h, 7d; 0s ends the previous secret at once. secret and rotate-secret print\nsecrets on stdout, and need SLUICE_MAIN_KEY for secrets sluice manages (docs/signing.md).',
+  },
+  {
+    name: 'keys',
+    summary: 'create, list and revoke the API keys of the HTTP API',
+    usage: [
+      'sluice keys create --scope ingest|read|admin [--name NAME] [--json]',
+      '       sluice keys [ls] [--json]',
+      '       sluice keys revoke <id> [--json]',
+    ].join('\n'),
+    options: {
+      ...admin,
+      scope: { type: 'string', description: 'what the key may do: ingest, read or admin (create)' },
+      name: { type: 'string', description: 'a label for the key, e.g. the service that uses it (create)' },
+    },
+    subcommands: [
+      {
+        name: 'ls',
+        summary: 'id, scope, name, creation and revocation time of every key (the default)',
+        operands: [],
+        options: [],
+      },
+      {
+        name: 'create',
+        summary: 'create a key and print it on stdout, once: only its hash is stored',
+        operands: [],
+        options: ['scope', 'name'],
+      },
+      {
+        name: 'revoke',
+        summary: 'revoke a key by its id: the API refuses it within about a second',
+        operands: ['id'],
+        options: [],
+      },
+    ],
+    notes:
+      'A key is slk_<id>_<secret>; send it as "Authorization: Bearer <key>". Keys live hashed in the\n<prefix>_apikeys KV bucket; every command here needs nats.url.',
   },
 ];
 

@@ -3,11 +3,12 @@ import {
   SluiceError,
   connectNats,
   createLogger,
+  mysqlSources,
   openBackfill,
   openCheckpoints,
   provisionStreams,
   type Config,
-  type SourceConfig,
+  type MysqlSourceConfig,
 } from '@sluice/core';
 import type { ParsedArgs } from './args.js';
 import { ProgressReporter, formatSummary } from './backfill-report.js';
@@ -15,7 +16,7 @@ import type { CliIo } from './main.js';
 
 /** A checked `sluice backfill` command line. */
 export interface BackfillPlan {
-  readonly source: SourceConfig & { readonly url: string };
+  readonly source: MysqlSourceConfig & { readonly url: string };
   readonly tables: readonly TableRef[] | undefined;
   readonly chunkRows: number;
   readonly restart: boolean;
@@ -31,10 +32,12 @@ const MAX_CHUNK = 100_000;
  */
 export function planBackfill(args: ParsedArgs, config: Config): BackfillPlan {
   const id = args.operands?.[0];
-  const source = config.sources.find((s) => s.id === id);
+  // Only MySQL sources have rows to backfill; an object-store source is refused like an unknown one.
+  const sources = mysqlSources(config);
+  const source = sources.find((s) => s.id === id);
   if (source === undefined) {
-    const known = config.sources.map((s) => s.id).join(', ') || 'none';
-    throw new SluiceError('SLUICE_USAGE', `unknown source "${id}" (configured: ${known})`);
+    const known = sources.map((s) => s.id).join(', ') || 'none';
+    throw new SluiceError('SLUICE_USAGE', `unknown MySQL source "${id}" (configured: ${known})`);
   }
   const missing = [
     ...(config.nats.url === undefined ? ['nats.url (SLUICE_NATS_URL)'] : []),

@@ -3,8 +3,9 @@ import {
   MIN_NATS_SERVER_VERSION,
   connectNats,
   isSluiceError,
+  mysqlSources,
   type Config,
-  type SourceConfig,
+  type MysqlSourceConfig,
 } from '@sluice/core';
 import { findBinary } from './embedded-process.js';
 
@@ -25,7 +26,7 @@ interface Check {
 export async function runDoctor(config: Config, print: (line: string) => void): Promise<number> {
   const checks: Check[] = [];
   checks.push(...(await natsChecks(config)));
-  for (const source of config.sources) checks.push(...(await sourceChecks(source)));
+  for (const source of mysqlSources(config)) checks.push(...(await sourceChecks(source)));
   for (const c of checks) {
     print(`${!c.ok ? '✘' : c.warning ? '⚠' : '✔'} ${c.what}`);
     if ((!c.ok || c.warning) && c.fix) print(`    fix: ${c.fix.replaceAll('\n', '\n         ')}`);
@@ -59,7 +60,7 @@ async function natsChecks(config: Config): Promise<Check[]> {
   }
 }
 
-async function sourceChecks(source: SourceConfig): Promise<Check[]> {
+async function sourceChecks(source: MysqlSourceConfig): Promise<Check[]> {
   const { id, url } = source;
   if (url === undefined)
     return [await binaryCheck(`source ${id}: embedded mariadbd`, ['mariadbd', 'mysqld'], 'mariadb-server')];

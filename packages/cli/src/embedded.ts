@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Config, Logger } from '@sluice/core';
+import { mysqlSources, type Config, type Logger } from '@sluice/core';
 import { startMariadb, type EmbeddedMariadb } from './embedded-mariadb.js';
 import { startNatsServer, type EmbeddedNats } from './embedded-nats.js';
 
@@ -36,10 +36,10 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       next.nats = { ...next.nats, url: nats.url };
       log.info({ url: nats.url, dataDir: nats.dataDir }, 'embedded nats-server started');
     }
-    if (config.sources.some((s) => s.url === undefined)) {
+    if (mysqlSources(config).some((s) => s.url === undefined)) {
       mariadb = await startMariadb({ dataDir: join(dataDir, 'mariadb'), initSql: config.embedded.initSql });
       const url = mariadb.captureUrl;
-      next.sources = next.sources.map((s) => (s.url === undefined ? { ...s, url } : s));
+      next.sources = next.sources.map((s) => (s.kind === 'mysql' && s.url === undefined ? { ...s, url } : s));
       log.info({ port: mariadb.port, socket: mariadb.socket }, 'embedded mariadbd started');
     }
     return { config: Object.freeze(next) as Config, nats, mariadb, stop };

@@ -4,6 +4,7 @@ import {
   createLogger,
   isSluiceError,
   loadConfig,
+  mysqlSources,
   type Config,
   type EndpointConfig,
   type Logger,
@@ -14,7 +15,9 @@ import { helpText, parseCommandLine } from './args.js';
 import { runBackfill } from './backfill-command.js';
 import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
 import { runDoctor } from './doctor.js';
+import { runKeys } from './keys-command.js';
 import { startEmbedded, type EmbeddedServers } from './embedded.js';
+import { resolveMainKey, rolesNeedMainKey } from './main-key.js';
 import { startRoles, type Role } from './runtime.js';
 
 /** What the binary needs from its surroundings; tests pass their own. */
@@ -49,8 +52,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (args.command === 'doctor') return await runDoctor(config, io.out);
     if (args.command === 'backfill') return await runBackfill(args, config, io);
     if (isAdminCommand(args.command)) return await runAdmin(args, config, io, Date.now());
+    if (args.command === 'keys') return await runKeys(args, config, io, Date.now());
     const demo = args.values.demo === true || (args.command === 'up' && explicit === undefined);
-    const roles: Role[] = args.command === 'up' ? ['capture', 'router', 'deliverer'] : [args.command as Role];
+    // The producers first: they are also stopped first, so that router and deliverer drain what they wrote.
+    const roles: Role[] =
+      args.command === 'up' ? ['api', 'capture', 'router', 'deliverer'] : [args.command as Role];
     return await serve(config, roles, { demo, embedded: args.command === 'up' }, io);
   } catch (err) {
     io.err(formatError(err));
@@ -77,8 +83,17 @@ async function serve(
       receiver = await startDemoReceiver({ secret, print: io.out });
       config = withDemoEndpoint(config, receiver.url, secret);
     }
-    const runtime = await startRoles(config, roles, logger);
-    io.out(banner(roles, servers, receiver));
+    const mainKey = await resolveMainKey({
+      env: io.env,
+      config,
+      needed: rolesNeedMainKey(config, roles),
+      // Only next to its own embedded NATS server may `sluice up` keep the key in a file: the sealed
+      // secrets then live in the same directory, on the same machine.
+      fallback: servers?.nats ? 'create' : 'none',
+      warn: io.err,
+    });
+    const runtime = await startRoles(config, roles, logger, { mainKey });
+    io.out(banner(roles, servers, receiver, runtime.apiUrl));
     const code = await untilStopped(runtime, logger);
     await runtime.stop();
     return code;
@@ -123,7 +138,7 @@ function requireUrls(config: Config, roles: readonly Role[]): void {
   if (config.nats.url === undefined)
     problems.push('nats.url (SLUICE_NATS_URL) is required: only "sluice up" starts an embedded nats-server');
   if (roles.includes('capture'))
-    for (const s of config.sources)
+    for (const s of mysqlSources(config))
       if (s.url === undefined)
         problems.push(`sources[${s.id}].url is required: only "sluice up" starts an embedded mariadbd`);
   if (problems.length > 0)
@@ -142,6 +157,9 @@ function withDemoEndpoint(config: Config, url: string, secret: string): Config {
     connectTimeoutMs: 1_000,
     enabled: true,
     maxInFlight: 64,
+    signing: 'v1',
+    // The demo receiver listens on 127.0.0.1, which the network policy blocks unless allowed.
+    allowNetworks: ['127.0.0.1/32'],
   };
   return Object.freeze({
     ...config,
@@ -157,12 +175,18 @@ function banner(
   roles: readonly Role[],
   servers: EmbeddedServers | undefined,
   receiver: DemoReceiver | undefined,
+  apiUrl: string | undefined,
 ): string {
   const lines = [`sluice is up (${roles.join(', ')}).`];
+  if (apiUrl !== undefined) lines.push(`  API       ${apiUrl}   POST /v1/events (docs/api.md)`);
   if (servers?.nats) lines.push(`  NATS      ${servers.nats.url}   data: ${servers.nats.dataDir}`);
   if (servers?.mariadb)
     lines.push(`  MariaDB   127.0.0.1:${servers.mariadb.port}   data: ${servers.mariadb.dataDir}`);
   if (receiver) lines.push(`  receiver  ${receiver.url}   prints every verified event below`);
+  if (apiUrl !== undefined) {
+    const env = servers?.nats ? `SLUICE_NATS_URL=${servers.nats.url} ` : '';
+    lines.push('', 'Send an event over HTTP with a key from:', `  ${env}sluice keys create --scope ingest`);
+  }
   if (servers?.mariadb) {
     lines.push('', 'Try, in another terminal:');
     lines.push(`  mariadb --no-defaults -uroot --socket=${servers.mariadb.socket} shop \\`);

@@ -1,19 +1,23 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BinlogCapture } from '@sluice/capture';
+import { createApiServer } from '@sluice/api';
+import { BinlogCapture, NotificationConsumer } from '@sluice/capture';
 import { Deliverer } from '@sluice/deliverer';
 import { Router } from '@sluice/router';
 import {
   SluiceError,
   connectNats,
+  mysqlSources,
+  s3Sources,
   openCheckpoints,
   openLeases,
   provisionStreams,
   type Config,
   type Logger,
+  type MainKey,
 } from '@sluice/core';
 
 /** A role a process can run. */
-export type Role = 'capture' | 'router' | 'deliverer';
+export type Role = 'capture' | 'router' | 'deliverer' | 'api';
 
 /** Running roles. */
 export interface Runtime {
@@ -21,7 +25,12 @@ export interface Runtime {
   readonly done: Promise<void>;
   /** One line of counters for progress output. */
   stats(): Record<string, unknown>;
-  /** Stops every role gracefully: capture first, so that the rest can drain what it published. */
+  /** The HTTP API's base URL, when the api role runs (`http://127.0.0.1:8480`). */
+  readonly apiUrl: string | undefined;
+  /**
+   * Stops every role gracefully, in the order given: the producers (api, capture) first, so that the
+   * rest can drain what they published.
+   */
   stop(): Promise<void>;
 }
 
@@ -29,10 +38,22 @@ interface Part {
   readonly stop: () => Promise<void>;
   readonly stats: () => Record<string, unknown>;
   readonly done?: Promise<void>;
+  readonly url?: string;
+}
+
+/** What the cli resolved from the environment for the roles. */
+export interface RoleOptions {
+  /** Seals managed signing secrets (main-key.ts); the deliverer needs it for managed secrets. */
+  readonly mainKey?: MainKey | undefined;
 }
 
 /** Starts the given roles against an already-resolved configuration (every URL set). */
-export async function startRoles(config: Config, roles: readonly Role[], logger: Logger): Promise<Runtime> {
+export async function startRoles(
+  config: Config,
+  roles: readonly Role[],
+  logger: Logger,
+  options: RoleOptions = {},
+): Promise<Runtime> {
   const parts: Part[] = [];
   const connections: NatsConnection[] = [];
   const stop = async (): Promise<void> => {
@@ -49,7 +70,7 @@ export async function startRoles(config: Config, roles: readonly Role[], logger:
       const { nc, jsm } = await connectNats(config.nats, { name: `sluice-${role}` });
       connections.push(nc);
       if (connections.length === 1) await provisionStreams(jsm, config.nats);
-      parts.push(await startRole(role, config, nc, jsm, logger));
+      parts.push(await startRole(role, config, nc, jsm, logger, options));
     }
   } catch (err) {
     await stop();
@@ -59,6 +80,7 @@ export async function startRoles(config: Config, roles: readonly Role[], logger:
   return {
     done: fatal.length > 0 ? Promise.race(fatal) : new Promise<void>(() => {}),
     stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, unknown>,
+    apiUrl: parts.find((p) => p.url !== undefined)?.url,
     stop,
   };
 }
@@ -69,13 +91,24 @@ async function startRole(
   nc: NatsConnection,
   jsm: Parameters<typeof provisionStreams>[0],
   logger: Logger,
+  options: RoleOptions,
 ): Promise<Part> {
   switch (role) {
+    case 'api': {
+      const server = await createApiServer({ config, logger, nc });
+      try {
+        const url = await server.listen();
+        return { stop: () => server.close(), stats: () => server.stats(), url };
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+    }
     case 'capture': {
       const checkpoints = await openCheckpoints(nc, config.nats);
       // Every capture process takes its sources' leases: run two for a hot standby.
       const leases = await openLeases(nc, config.nats);
-      const captures = config.sources.map((source) => {
+      const captures = mysqlSources(config).map((source) => {
         if (source.url === undefined)
           throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
         return new BinlogCapture({
@@ -88,17 +121,43 @@ async function startRole(
           logger,
         });
       });
+      // Object-store sources over NATS (docs/object-store.md); those without `nats` are HTTP only.
+      const notifications = s3Sources(config).flatMap((source) =>
+        source.nats === undefined
+          ? []
+          : [
+              new NotificationConsumer({
+                source: { ...source, nats: source.nats },
+                nats: config.nats,
+                capture: config.capture,
+                nc,
+                logger,
+              }),
+            ],
+      );
       for (const c of captures) await c.start();
+      for (const n of notifications) await n.start();
       return {
         stop: async () => {
+          for (const n of notifications) await n.stop();
           for (const c of captures) await c.stop();
         },
         stats: () => {
           const all = captures.map((c) => c.stats());
           const standby = all.filter((c) => c.role === 'standby').length;
+          const sum = (key: keyof NotificationConsumer['stats']): number =>
+            notifications.reduce((n, c) => n + c.stats[key], 0);
           return {
             rowsPublished: all.reduce((n, c) => n + c.rowsPublished, 0),
             ...(standby > 0 ? { sourcesOnStandby: standby } : {}),
+            ...(notifications.length > 0
+              ? {
+                  objectEventsPublished: sum('events'),
+                  notificationRecordsSkipped: sum('skippedRecords'),
+                  notificationsInvalid: sum('invalid'),
+                  notificationsRefused: sum('refused'),
+                }
+              : {}),
           };
         },
         // With no sources there is nothing to wait for; an already-resolved `done` would end the
@@ -136,6 +195,7 @@ async function startRole(
         endpoints: config.endpoints,
         subscriptions: config.subscriptions,
         logger,
+        ...(options.mainKey ? { mainKey: options.mainKey } : {}),
       });
       await deliverer.start();
       return {

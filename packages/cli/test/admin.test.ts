@@ -61,8 +61,8 @@ async function admin(nats: TestNats, natsUrl = nats.url): Promise<Admin> {
   const raw = {
     nats: { url: natsUrl, prefix: uniqueName('adm'), connectTimeoutMs: 2_000 },
     endpoints: [
-      { id: 'hook', url: 'http://127.0.0.1:9/hook', secret: secret() },
-      { id: 'down', url: 'http://127.0.0.1:9/down', secret: secret() },
+      { id: 'hook', url: 'http://127.0.0.1:9/hook', secret: secret(), allowNetworks: ['127.0.0.1/32'] },
+      { id: 'down', url: 'http://127.0.0.1:9/down', secret: secret(), allowNetworks: ['127.0.0.1/32'] },
     ],
   };
   const file = join(dir, 'sluice.yaml');

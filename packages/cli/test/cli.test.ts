@@ -167,7 +167,7 @@ describe('sluice up', () => {
       config: {
         nats: { url: nats.url, prefix: uniqueName('up') },
         sources: [{ id: 'db', url: db.captureUrl, include: [schema] }],
-        endpoints: [{ id: 'hook', url: hook.url, secret: newSecret() }],
+        endpoints: [{ id: 'hook', url: hook.url, secret: newSecret(), allowNetworks: ['127.0.0.1/32'] }],
         subscriptions: [{ id: 'all', endpoint: 'hook', types: ['>'] }],
       },
     });
@@ -182,7 +182,7 @@ describe('sluice up', () => {
     await using hook = await startReceiver();
     const config = {
       nats: { url: nats.url, prefix: uniqueName('up') },
-      endpoints: [{ id: 'hook', url: hook.url, secret: newSecret() }],
+      endpoints: [{ id: 'hook', url: hook.url, secret: newSecret(), allowNetworks: ['127.0.0.1/32'] }],
       subscriptions: [{ id: 'all', endpoint: 'hook', types: ['>'] }],
     };
     await using sluice = await spawnSluice(['up'], { config });
@@ -220,7 +220,7 @@ describe('secrets stay out of the logs', () => {
         deliverer: { retrySchedule: [0, 50, 100, 200] },
         sources: [{ id: 'db', url: db.captureUrl, include: [schema] }],
         endpoints: [
-          { id: 'hook', url: hook.url, secret },
+          { id: 'hook', url: hook.url, secret, allowNetworks: ['127.0.0.1/32'] },
           // An endpoint that fails to connect: its errors are logged, its secret must not be.
           {
             id: 'down',
@@ -228,6 +228,7 @@ describe('secrets stay out of the logs', () => {
             secret: unused,
             connectTimeoutMs: 200,
             timeoutMs: 500,
+            allowNetworks: ['127.0.0.1/32'],
           },
         ],
         subscriptions: [

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import type { ConfigProblem } from './config.js';
+import { NetworkPolicy, parseNetwork } from './network-policy.js';
 import { isValidTypePattern } from './type-pattern.js';
 
 // Checks a schema cannot express: renamed settings, uniqueness, references between settings, URLs,
@@ -53,9 +55,8 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
   unique(items(config.endpoints), '/endpoints', problems);
   unique(items(config.subscriptions), '/subscriptions', problems);
   const endpoints = new Set(items(config.endpoints).map(([e]) => e.id));
+  networkChecks(config, problems);
   for (const [e, i] of items(config.endpoints)) {
-    const urlText = str(e.url);
-    if (urlText !== undefined) checkEndpointUrl(urlText, `/endpoints/${i}/url`, problems);
     const secret = str(e.secret);
     // Length only for secrets of the right shape; the schema's pattern reports the others.
     if (secret !== undefined && /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
@@ -85,7 +86,9 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
         });
     });
   }
+  s3SourceChecks(config, problems);
   for (const [s, i] of items(config.sources)) {
+    if (s.kind !== undefined && s.kind !== 'mysql') continue;
     const url = str(s.url);
     if (url === undefined || url.length === 0) continue;
     let protocol: string | undefined;
@@ -110,19 +113,93 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
     firstAttemptImmediate(s, `/subscriptions/${i}/retrySchedule`, problems);
 }
 
-function checkEndpointUrl(text: string, path: string, problems: ConfigProblem[]): void {
-  if (text.length === 0) return; // minLength already reported
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    problems.push({ path, kind: 'format', message: `not a URL: ${text}` });
-    return;
+// MinIO publishes to the subject and a stream of sluice's captures it: a subject inside sluice's own
+// namespace, or one shared by two sources, would make the streams overlap, which NATS refuses.
+function s3SourceChecks(config: Item, problems: ConfigProblem[]): void {
+  const nats = config.nats !== null && typeof config.nats === 'object' ? (config.nats as Item) : {};
+  const prefix = str(nats.prefix) ?? 'sluice';
+  const seen = new Map<string, number>();
+  for (const [s, i] of items(config.sources)) {
+    if (s.kind !== 's3' || s.nats === null || typeof s.nats !== 'object') continue;
+    const subject = str((s.nats as Item).subject);
+    if (subject === undefined) continue;
+    const path = `/sources/${i}/nats/subject`;
+    if (subject.startsWith(`${prefix}.`) || subject.startsWith('$') || subject.startsWith('_INBOX.'))
+      problems.push({
+        path,
+        kind: 'format',
+        message: `"${subject}" is in a namespace NATS or sluice itself uses; choose e.g. minio.events`,
+      });
+    const other = seen.get(subject);
+    if (other !== undefined)
+      problems.push({
+        path,
+        kind: 'duplicate',
+        message: `sources[${other}] already receives notifications on "${subject}"`,
+      });
+    seen.set(subject, i);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    problems.push({ path, kind: 'format', message: 'only http and https URLs are delivered to' });
-  if (url.username || url.password)
-    problems.push({ path, kind: 'format', message: 'credentials in the URL are not allowed' });
+}
+
+// The network policy at endpoint creation (docs/network-policy.md): every allowNetworks entry a CIDR,
+// every dnsServers entry an address, and every endpoint URL passing the URL check with its endpoint's
+// allow-list. Host names are checked when connecting; only literal addresses can be judged here.
+function networkChecks(config: Item, problems: ConfigProblem[]): void {
+  const deliverer = config.deliverer !== null && typeof config.deliverer === 'object' ? config.deliverer : {};
+  const shared = allowList((deliverer as Item).allowNetworks, '/deliverer/allowNetworks', problems);
+  const servers = (deliverer as Item).dnsServers;
+  if (Array.isArray(servers))
+    servers.forEach((v: unknown, j) => {
+      if (typeof v === 'string' && v.length > 0 && !isDnsServer(v))
+        problems.push({
+          path: `/deliverer/dnsServers/${j}`,
+          kind: 'format',
+          message: `"${v}" is not a DNS server address: expected ip, ip:port or [ipv6]:port`,
+        });
+    });
+  for (const [e, i] of items(config.endpoints)) {
+    const own = allowList(e.allowNetworks, `/endpoints/${i}/allowNetworks`, problems);
+    const text = str(e.url);
+    if (text === undefined || text.length === 0) continue; // the schema reported it
+    const verdict = new NetworkPolicy([...shared, ...own]).checkUrl(text);
+    if (verdict.ok) continue;
+    const path = `/endpoints/${i}/url`;
+    if (verdict.rule === 'invalid') problems.push({ path, kind: 'format', message: `not a URL: ${text}` });
+    else
+      problems.push({
+        path,
+        kind: verdict.rule === 'address' ? 'blocked' : 'format',
+        message: `SLUICE_ENDPOINT_URL_BLOCKED: ${verdict.message}`,
+      });
+  }
+}
+
+/** The valid CIDRs of an allowNetworks list; reports the others. */
+function allowList(list: unknown, path: string, problems: ConfigProblem[]): string[] {
+  if (!Array.isArray(list)) return [];
+  const valid: string[] = [];
+  list.forEach((v: unknown, j) => {
+    if (typeof v !== 'string' || v.length === 0) return; // the schema reported it
+    if (parseNetwork(v) !== undefined) valid.push(v);
+    else
+      problems.push({
+        path: `${path}/${j}`,
+        kind: 'format',
+        message: `"${v}" is not a CIDR network: expected e.g. 10.20.0.0/16, 127.0.0.1/32 or fd00::/8`,
+      });
+  });
+  return valid;
+}
+
+// The forms dns.Resolver#setServers accepts: 10.0.0.53, 10.0.0.53:5353, fd00::53, [fd00::53]:5353.
+function isDnsServer(text: string): boolean {
+  const bracketed = /^\[(.+)\](?::(\d{1,5}))?$/.exec(text);
+  const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(text);
+  const port = Number(bracketed?.[2] ?? v4?.[2] ?? 53);
+  if (!(port >= 1 && port <= 65_535)) return false;
+  if (bracketed) return isIP(bracketed[1]!) === 6;
+  if (v4) return isIP(v4[1]!) === 4;
+  return isIP(text) === 6;
 }
 
 // A first attempt held back would sit ack-pending in its endpoint's consumer for the whole delay and

@@ -22,13 +22,18 @@ function settings(): Setting[] {
   const out: Setting[] = [];
   for (const [section, sectionSchema] of Object.entries(ConfigSchema.properties)) {
     const isList = TypeGuard.IsArray(sectionSchema);
-    const object = isList ? sectionSchema.items : sectionSchema;
-    if (!TypeGuard.IsObject(object))
-      throw new Error(`section ${section} is neither an object nor a list of objects`);
-    for (const [key, schema] of Object.entries(object.properties)) {
-      const path = `${section}${isList ? '[]' : ''}.${key}`;
-      const required: readonly string[] = object.required ?? [];
-      out.push({ path, schema, required: required.includes(key), env: env.get(path) });
+    const item = isList ? sectionSchema.items : sectionSchema;
+    // sources[] is a union of kinds: one row per key, documented with the first kind that has it.
+    const objects = TypeGuard.IsUnion(item) ? item.anyOf : [item];
+    for (const object of objects) {
+      if (!TypeGuard.IsObject(object))
+        throw new Error(`section ${section} is neither an object nor a list of objects`);
+      for (const [key, schema] of Object.entries(object.properties)) {
+        const path = `${section}${isList ? '[]' : ''}.${key}`;
+        if (out.some((s) => s.path === path)) continue;
+        const required: readonly string[] = object.required ?? [];
+        out.push({ path, schema, required: required.includes(key), env: env.get(path) });
+      }
     }
   }
   return out;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mysqlSources } from './config-schema.js';
 import { buildConfig, envSettings } from './config.js';
 import { SECRET_32, problemsOf } from './config.fixture.js';
 
@@ -105,7 +106,7 @@ endpoints:
     );
     expect(c.nats.url).toBe('nats://nats1:4222');
     expect(c.nats.token).toBe('s3cr3t');
-    expect(c.sources[0]!.url).toBe('mysql://sluice:pw@db:3306');
+    expect(mysqlSources(c)[0]!.url).toBe('mysql://sluice:pw@db:3306');
     expect(c.endpoints[0]!.secret).toBe(SECRET_32);
   });
 

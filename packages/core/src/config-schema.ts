@@ -72,7 +72,8 @@ export const EmbeddedSchema = Type.Object(
   closed,
 );
 
-export const SourceSchema = Type.Object(
+/** A MySQL/MariaDB server captured through its binlog; `kind` may be left out. */
+export const MysqlSourceSchema = Type.Object(
   {
     id: Id,
     kind: Type.Literal('mysql', { default: 'mysql' }),
@@ -86,11 +87,42 @@ export const SourceSchema = Type.Object(
   closed,
 );
 
+// A NATS subject MinIO can publish to: literal tokens or `*`, an optional trailing `>`.
+const NatsSubject = Type.String({
+  pattern: '^(?:[^\\s.*>]+|\\*)(?:\\.(?:[^\\s.*>]+|\\*))*(?:\\.>)?$',
+  description: 'NATS subject, e.g. minio.events',
+});
+
+/**
+ * An S3 / MinIO bucket whose notifications become `object.created` / `object.removed` events
+ * (docs/object-store.md): posted to `POST /v1/sources/<id>/notifications`, or published by MinIO to
+ * `nats.subject`.
+ */
+export const S3SourceSchema = Type.Object(
+  {
+    id: Id,
+    kind: Type.Literal('s3'),
+    nats: Type.Optional(Type.Object({ subject: NatsSubject }, closed)),
+    buckets: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: 'bucket name' }), {
+        minItems: 1,
+        maxItems: 1000,
+      }),
+    ),
+  },
+  closed,
+);
+
+/** One item of `sources[]`: told apart by `kind` (`mysql` when absent). */
+export const SourceSchema = Type.Union([MysqlSourceSchema, S3SourceSchema]);
+
 export const EndpointSchema = Type.Object(
   {
     id: Id,
     url: Type.String({ minLength: 1 }),
-    secret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' }),
+    // Absent → a secret sluice generates and keeps sealed in <prefix>_secrets (docs/signing.md).
+    secret: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' })),
+    signing: Type.Union([Type.Literal('v1'), Type.Literal('v1a'), Type.Literal('both')], { default: 'v1' }),
     timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
     connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
     headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
@@ -98,7 +130,7 @@ export const EndpointSchema = Type.Object(
     maxInFlight: Type.Integer({ default: 64, minimum: 1, maximum: 10_000 }),
     ratePerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     retrySchedule: Type.Optional(Schedule),
-    // Network policy (docs/security.md): CIDRs this endpoint may reach besides public unicast addresses.
+    // Network policy (docs/network-policy.md): CIDRs this endpoint may reach beyond public unicast.
     allowNetworks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 })),
   },
   closed,
@@ -176,8 +208,23 @@ export const DelivererSchema = Type.Object(
     poolThreads: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
     poolBatch: Type.Integer({ default: 64, minimum: 1, maximum: 1024 }),
     poolBatchWaitMs: Type.Integer({ default: 0, minimum: 0, maximum: 1_000 }),
-    // Network policy (docs/security.md): CIDRs every endpoint may reach besides public unicast addresses.
+    // Network policy (docs/network-policy.md): CIDRs every endpoint may reach beyond public unicast.
     allowNetworks: Type.Array(Type.String({ minLength: 1 }), { default: [], maxItems: 256 }),
+    // DNS servers (`ip` or `ip:port`) the network guard resolves endpoint hosts with; unset: the system resolver.
+    dnsServers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 16 })),
+  },
+  closed,
+);
+
+export const ApiSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+    port: Type.Integer({ default: 8480, minimum: 0, maximum: 65_535 }),
+    bodyLimitBytes: Type.Integer({ default: 1024 * 1024, minimum: 1024, maximum: 64 * 1024 * 1024 }),
+    maxBatchEvents: Type.Integer({ default: 100, minimum: 1, maximum: 10_000 }),
+    idempotencyTtlMs: Type.Integer({ default: 24 * 3600_000, minimum: 60_000 }),
+    publishTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+    requestTimeoutMs: Type.Integer({ default: 30_000, minimum: 1_000 }),
   },
   closed,
 );
@@ -191,6 +238,7 @@ export const ConfigSchema = Type.Object(
     capture: CaptureSchema,
     router: RouterSchema,
     deliverer: DelivererSchema,
+    api: ApiSchema,
     sources: Type.Array(SourceSchema, { default: [] }),
     endpoints: Type.Array(EndpointSchema, { default: [] }),
     subscriptions: Type.Array(SubscriptionSchema, { default: [] }),
@@ -204,11 +252,24 @@ export type NatsConfig = Config['nats'];
 export type LoggingConfig = Config['logging'];
 export type EmbeddedConfig = Config['embedded'];
 export type SourceConfig = Config['sources'][number];
+export type MysqlSourceConfig = Extract<SourceConfig, { kind: 'mysql' }>;
+export type S3SourceConfig = Extract<SourceConfig, { kind: 's3' }>;
 export type EndpointConfig = Config['endpoints'][number];
 export type SubscriptionConfig = Config['subscriptions'][number];
 export type CaptureConfig = Config['capture'];
 export type RouterConfig = Config['router'];
 export type DelivererConfig = Config['deliverer'];
+export type ApiConfig = Config['api'];
+
+/** The MySQL/MariaDB sources of a configuration (binlog capture, backfill, doctor, embedded mariadbd). */
+export function mysqlSources(config: Pick<Config, 'sources'>): MysqlSourceConfig[] {
+  return config.sources.filter((s): s is MysqlSourceConfig => s.kind === 'mysql');
+}
+
+/** The object-store sources of a configuration. */
+export function s3Sources(config: Pick<Config, 'sources'>): S3SourceConfig[] {
+  return config.sources.filter((s): s is S3SourceConfig => s.kind === 's3');
+}
 
 /** Top-level sections whose scalar keys can be set through `SLUICE_<SECTION>_<KEY>`. */
-export const ENV_SECTIONS = ['nats', 'logging', 'embedded', 'capture', 'router', 'deliverer'] as const;
+export const ENV_SECTIONS = ['nats', 'logging', 'embedded', 'capture', 'router', 'deliverer', 'api'] as const;

@@ -81,6 +81,7 @@ ${endpointsYaml}`,
       connectTimeoutMs: 5_000,
       enabled: true,
       maxInFlight: 64,
+      signing: 'v1',
     });
   });
 
@@ -214,8 +215,9 @@ subscriptions: [{ id: sub, endpoint: e, types: [">"], x: 1 }]
   });
 
   it('reports a missing required key once', () => {
-    expect(problemsOf('endpoints:\n  - id: e\n    url: https://e.example/\n')).toEqual([
-      { path: '/endpoints/0/secret', kind: 'required', message: 'is required' },
+    // `secret` is optional (absent: a managed secret, docs/signing.md); `url` is not.
+    expect(problemsOf('endpoints:\n  - id: e\n')).toEqual([
+      { path: '/endpoints/0/url', kind: 'required', message: 'is required' },
     ]);
   });
 

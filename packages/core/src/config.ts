@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { TypeGuard, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { ConfigSchema, ENV_SECTIONS, type Config } from './config-schema.js';
+import { ConfigSchema, ENV_SECTIONS, SourceSchema, type Config } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import { crossCheck, renamedKeys } from './config-checks.js';
 
@@ -26,7 +26,7 @@ export interface LoadConfigOptions {
 }
 
 /** Environment variables that are not settings but are read by the cli itself. */
-export const RESERVED_ENV = new Set(['SLUICE_CONFIG']);
+export const RESERVED_ENV = new Set(['SLUICE_CONFIG', 'SLUICE_MAIN_KEY']);
 
 /**
  * Loads, merges (defaults ← file ← `SLUICE_*` environment), validates and deep-freezes the configuration.
@@ -67,11 +67,12 @@ export function buildConfig(
   applyEnv(value, env, problems);
   for (const section of ENV_SECTIONS) value[section] ??= {};
   mappingsForLists(ConfigSchema, value, '', problems);
+  if (Array.isArray(value.sources)) value.sources = value.sources.map(defaultSource);
 
   const withDefaults = Value.Default(ConfigSchema, value);
   const required = new Set<string>();
   const renamed = renamedKeys(withDefaults as Record<string, unknown>, problems);
-  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+  for (const e of sourceVariantErrors(Value.Errors(ConfigSchema, withDefaults), withDefaults)) {
     // A missing required key also fails its own type check ("Expected string"); report it once.
     if (required.has(e.path) || renamed.has(e.path)) continue;
     if (e.type === ValueErrorType.ObjectRequiredProperty) required.add(e.path);
@@ -96,6 +97,10 @@ export function buildConfig(
  */
 function mappingsForLists(schema: TSchema, value: unknown, path: string, problems: ConfigProblem[]): unknown {
   const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (schema === SourceSchema) {
+    const variant = sourceVariant(value);
+    return variant ? mappingsForLists(variant, value, path, problems) : value;
+  }
   if (TypeGuard.IsArray(schema)) {
     if (Array.isArray(value))
       value.forEach((x, i) => (value[i] = mappingsForLists(schema.items, x, `${path}/${i}`, problems)));
@@ -110,6 +115,40 @@ function mappingsForLists(schema: TSchema, value: unknown, path: string, problem
     }
   }
   return value;
+}
+
+// sources[] items are a union told apart by `kind` (`mysql` when absent). TypeBox fills a union's
+// defaults only into an item that then validates as a whole, and reports a failing item as one
+// "Expected union value": an item with a misspelt key would lose its defaults and its precise
+// problems. Both are done against the variant the item's `kind` names instead.
+type SchemaError = Parameters<typeof schemaProblem>[0];
+
+function sourceVariant(item: unknown): TObject | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
+  const kind = (item as Record<string, unknown>).kind;
+  return SourceSchema.anyOf.find((v) =>
+    kind === undefined ? 'default' in v.properties.kind : v.properties.kind.const === kind,
+  );
+}
+
+function defaultSource(item: unknown): unknown {
+  const variant = sourceVariant(item);
+  return variant ? Value.Default(variant, item) : item;
+}
+
+function* sourceVariantErrors(errors: Iterable<SchemaError>, config: unknown): Iterable<SchemaError> {
+  const sources = (config as { sources?: unknown }).sources;
+  for (const e of errors) {
+    const index = /^\/sources\/(\d+)$/.exec(e.path)?.[1];
+    const item: unknown = index !== undefined && Array.isArray(sources) ? sources[Number(index)] : undefined;
+    const variant = e.type === ValueErrorType.Union ? sourceVariant(item) : undefined;
+    if (variant) {
+      for (const inner of Value.Errors(variant, item)) yield { ...inner, path: `${e.path}${inner.path}` };
+    } else if (e.type === ValueErrorType.Union && item !== null && typeof item === 'object') {
+      const kinds = SourceSchema.anyOf.map((v) => v.properties.kind.const).join(', ');
+      yield { ...e, path: `${e.path}/kind`, message: `expected one of ${kinds}` };
+    } else yield e;
+  }
 }
 
 function schemaProblem(e: {

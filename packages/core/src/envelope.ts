@@ -34,6 +34,31 @@ export interface CloudEvent<D = unknown> {
 }
 
 /**
+ * A CloudEvent received by the HTTP API (docs/api.md): the producer's attributes as sent, with `id`
+ * replaced by sluice's deterministic id. Unlike a CDC event, `time` and `data` are optional, the data
+ * may be of any media type (`data_base64` for bytes), and extension attributes are the producer's.
+ */
+export interface IngestCloudEvent {
+  readonly specversion: '1.0';
+  /** Deterministic event id (`ingestEventId`); the producer's own id is kept in `sluiceproducerid`. */
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly subject?: string;
+  readonly time?: string;
+  readonly datacontenttype?: string;
+  readonly dataschema?: string;
+  /** The data as JSON, when it is JSON (or a string for `text/*`). */
+  readonly data?: unknown;
+  /** The data as base64, when it is bytes of another media type. */
+  readonly data_base64?: string;
+  /** Extension: the `id` the producer gave the event. */
+  readonly sluiceproducerid?: string;
+  /** Other extension attributes (names `[a-z0-9]{1,20}`). */
+  readonly [extension: string]: unknown;
+}
+
+/**
  * The operation of a row change. `read` is a row as it existed when a backfill read it, not a change
  * (docs/backfill.md).
  */
@@ -109,7 +134,7 @@ export function decodeJson<T>(bytes: Uint8Array): T {
 }
 
 /** Serialises an event for the stream and for delivery bodies (one encoding, no re-encode on the way). */
-export function encodeEvent(event: CloudEvent): Uint8Array {
+export function encodeEvent(event: CloudEvent | IngestCloudEvent): Uint8Array {
   return encodeJson(event);
 }
 

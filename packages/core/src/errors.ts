@@ -49,12 +49,41 @@ export const ErrorCodes = {
   SLUICE_BACKFILL_CONFLICT:
     'Another backfill of the source is running, or an unfinished one covers other tables.',
   SLUICE_BACKFILL_LOCKED: 'A row stayed locked by another transaction for longer than the backfill waits.',
+  SLUICE_NOTIFICATION_INVALID:
+    'An object-store notification (S3 / MinIO Records) is malformed: not JSON, no Records, or a record without a bucket, key, event name or time.',
+  SLUICE_NOTIFICATION_BUCKET:
+    "An object-store notification names a bucket outside its source's buckets allow-list.",
   SLUICE_CODEC: 'A message could not be encoded or decoded.',
   SLUICE_EMBEDDED_BINARY_MISSING: 'An embedded server binary (nats-server, mariadbd) is not installed.',
   SLUICE_EMBEDDED_START_FAILED: 'An embedded server did not start or did not become ready in time.',
   SLUICE_USAGE: 'The command line was not understood.',
   SLUICE_UNKNOWN_ENDPOINT: 'The command names an endpoint id that is not in the configuration.',
+  SLUICE_ENDPOINT_URL_BLOCKED:
+    'An endpoint URL breaks the network policy: not http(s), credentials in it, or a host that is (or resolves to) an address outside public unicast and every allowed network.',
   SLUICE_DEAD_LETTER_NOT_FOUND: 'The DLQ stream holds no dead letter with the given sequence number.',
+  SLUICE_INGEST_INVALID:
+    'A request to the HTTP API is malformed: not JSON, not UTF-8, or not a valid CloudEvent (the message says which attribute).',
+  SLUICE_INGEST_TOO_LARGE:
+    'A request body is larger than api.bodyLimitBytes, or an event larger than NATS accepts.',
+  SLUICE_UNSUPPORTED_MEDIA_TYPE: 'A request body has a Content-Type the route does not accept.',
+  SLUICE_AUTH_REQUIRED:
+    'An HTTP API request carries no API key, a malformed one, an unknown one, or a revoked one.',
+  SLUICE_AUTH_FORBIDDEN: 'The API key is valid but its scope does not allow the route.',
+  SLUICE_NOT_FOUND: 'No HTTP API route has this method and path.',
+  SLUICE_HTTP_BAD_REQUEST: 'The request is not valid HTTP (a malformed request line or header).',
+  SLUICE_HEADERS_TOO_LARGE: 'The request headers are larger than the HTTP server accepts.',
+  SLUICE_REQUEST_TIMEOUT: 'The client did not send the whole request within api.requestTimeoutMs.',
+  SLUICE_INTERNAL: 'An unexpected failure inside the HTTP API server; a bug.',
+  SLUICE_API_LISTEN: 'The HTTP API server could not listen on api.host:api.port.',
+  SLUICE_API_KEY_NOT_FOUND: 'The API keys bucket holds no key with the given id.',
+  SLUICE_MAIN_KEY_MISSING:
+    'An endpoint has a managed signing secret (no endpoints[].secret, or signing v1a/both) and SLUICE_MAIN_KEY is not set.',
+  SLUICE_MAIN_KEY_INVALID:
+    'SLUICE_MAIN_KEY (or the main.key file) is not the base64 encoding of exactly 32 bytes.',
+  SLUICE_SECRET_UNREADABLE:
+    'A signing secret stored in the secrets KV bucket could not be decrypted: another main key sealed it, or the record is damaged.',
+  SLUICE_SECRET_INLINE:
+    "The endpoint's signing secret is set inline in the configuration (endpoints[].secret); sluice does not manage it.",
 } as const;
 
 /** A stable, documented error code; match on this rather than on messages. */

@@ -33,6 +33,31 @@ export function ingestEventId(source: string, idempotencyKey: string): string {
   return digestId(['ingest', source, idempotencyKey]);
 }
 
+/** What names one object-store notification record: the same record delivered twice has the same. */
+export interface ObjectNotificationRef {
+  /** The configured source id. */
+  readonly sourceId: string;
+  readonly bucket: string;
+  /** The decoded object key. */
+  readonly key: string;
+  /** The object version, `''` for an unversioned bucket. */
+  readonly versionId: string;
+  /** The record's `sequencer` (orders the events of one key); `''` when the store sent none. */
+  readonly sequencer: string;
+  /** The event name without the `s3:` prefix MinIO adds, e.g. `ObjectCreated:Put`. */
+  readonly eventName: string;
+}
+
+/**
+ * The deterministic id of an object-store event: S3 and MinIO deliver notifications at least once,
+ * and a redelivered record names the same object, version, sequencer and event, hence the same id.
+ */
+export function objectEventId(ref: ObjectNotificationRef): string {
+  // JSON, not NUL-joined parts: an object key may contain any character, NUL included.
+  const parts = [ref.sourceId, ref.bucket, ref.key, ref.versionId, ref.sequencer, ref.eventName];
+  return digestId(['object', JSON.stringify(parts)]);
+}
+
 /** The deterministic `Nats-Msg-Id` of one delivery: one per (event, subscription). */
 export function deliveryId(eventId: string, subscriptionId: string): string {
   return `${eventId}.${subscriptionId}`;

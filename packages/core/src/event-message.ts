@@ -1,4 +1,4 @@
-import { encodeEvent, type CloudEvent } from './envelope.js';
+import { encodeEvent, type CloudEvent, type IngestCloudEvent } from './envelope.js';
 import { EventHeaders, eventSubject, type NameSpace } from './names.js';
 import { partitionOf } from './partition.js';
 
@@ -23,7 +23,7 @@ export interface EventSpace extends NameSpace {
  */
 export function eventMessage(
   space: EventSpace,
-  event: CloudEvent,
+  event: CloudEvent | IngestCloudEvent,
   key: string,
   sourceId: string,
 ): EventMessage {

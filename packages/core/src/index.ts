@@ -13,6 +13,8 @@ export {
   routerConsumer,
   endpointConsumer,
   retrySchedulerConsumer,
+  notificationsStream,
+  notificationsConsumer,
   retriesStream,
   dlqStream,
   attemptsStream,
@@ -25,6 +27,9 @@ export {
   attemptSubject,
   attemptsFilter,
   endpointsBucket,
+  apiKeysBucket,
+  secretsBucket,
+  idempotencyBucket,
   leasesBucket,
   oversizeBucket,
   backfillBucket,
@@ -49,24 +54,36 @@ export {
   retryMsgId,
   redriveMsgId,
   operationalEventId,
+  objectEventId,
 } from './event-id.js';
-export type { CdcPosition } from './event-id.js';
+export type { CdcPosition, ObjectNotificationRef } from './event-id.js';
 export { cdcEvent, cdcEventType, encodeEvent, decodeEvent, encodeJson, decodeJson } from './envelope.js';
-export type { CloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
+export type { CloudEvent, IngestCloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
 export { isValidTypePattern, compileTypePattern } from './type-pattern.js';
 export type { TypeMatcher } from './type-pattern.js';
-export { ConfigSchema, ENV_SECTIONS, DEFAULT_RETRY_SCHEDULE_MS } from './config-schema.js';
+export { NetworkPolicy, parseNetwork, blockedMessage } from './network-policy.js';
+export type { AddressVerdict, IpAddress, UrlVerdict } from './network-policy.js';
+export {
+  ConfigSchema,
+  ENV_SECTIONS,
+  DEFAULT_RETRY_SCHEDULE_MS,
+  mysqlSources,
+  s3Sources,
+} from './config-schema.js';
 export type {
   Config,
   NatsConfig,
   LoggingConfig,
   EmbeddedConfig,
   SourceConfig,
+  MysqlSourceConfig,
+  S3SourceConfig,
   EndpointConfig,
   SubscriptionConfig,
   CaptureConfig,
   RouterConfig,
   DelivererConfig,
+  ApiConfig,
 } from './config-schema.js';
 export { loadConfig, buildConfig, envSettings, RESERVED_ENV } from './config.js';
 export type { ConfigProblem, LoadConfigOptions } from './config.js';
@@ -82,9 +99,43 @@ export {
   openLeases,
   openBackfill,
   openRateLimits,
+  openApiKeys,
+  openSecrets,
+  openIdempotency,
   ensureDurable,
+  provisionNotifications,
 } from './provision.js';
-export type { DurableSpec } from './provision.js';
+export type { DurableSpec, NotificationsSpec } from './provision.js';
+export {
+  API_KEY_PREFIX,
+  API_KEY_SCOPES,
+  ApiKeyCache,
+  ApiKeyStore,
+  decodeApiKeyRecord,
+  encodeApiKeyRecord,
+  generateApiKey,
+  hashApiKey,
+  isApiKeyId,
+  isApiKeyName,
+  keyFromAuthorization,
+  keyMatches,
+  parseApiKey,
+  scopeAllows,
+} from './api-keys.js';
+export type { ApiKeyRecord, ApiKeyScope, NewApiKey, ParsedApiKey } from './api-keys.js';
+export { MainKey, MAIN_KEY_BYTES, isSealedSecret } from './secret-box.js';
+export type { SealedSecret } from './secret-box.js';
+export {
+  SigningSecretStore,
+  openSecretsRecord,
+  ed25519PublicKey,
+  ed25519Pkcs8,
+  HMAC_SECRET_PREFIX,
+  ED25519_PUBLIC_PREFIX,
+  ED25519_PRIVATE_PREFIX,
+  MAX_SECRETS_PER_KIND,
+} from './signing-secrets.js';
+export type { SecretKinds, HmacSecret, Ed25519Secret, EndpointSecrets } from './signing-secrets.js';
 export { startPullLoop } from './pull-loop.js';
 export type { PullLoop, PullLoopOptions } from './pull-loop.js';
 export { AckWindowPublisher } from './ack-window-publisher.js';

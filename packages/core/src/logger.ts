@@ -6,11 +6,26 @@ export type { Logger };
 
 /**
  * Paths pino removes from every log line: signing secrets, credentials and signature headers must
- * never reach a log (design.md I7).
+ * never reach a log (design.md I7). Besides the values themselves: a delivery target's `keys`, opened
+ * `secrets`, `sealed` records and ed25519 `privateKey`/`seed` fields, wherever one is logged by
+ * mistake. Values inside strings (an error message) are not caught here; the e2e harness checks every
+ * child's output for secret prefixes instead.
  */
 export const REDACT_PATHS = [
   'secret',
   '*.secret',
+  'secrets',
+  '*.secrets',
+  'keys',
+  '*.keys',
+  'sealed',
+  '*.sealed',
+  'privateKey',
+  '*.privateKey',
+  'seed',
+  '*.seed',
+  'mainKey',
+  '*.mainKey',
   'password',
   '*.password',
   'pass',

@@ -48,6 +48,20 @@ export function attemptsStream(ns: NameSpace): string {
   return `${upper(ns)}_ATTEMPTS`;
 }
 
+/**
+ * Stream keeping the object-store notifications MinIO publishes to one s3 source's `nats.subject`, so
+ * that those published while capture is down wait for it: `SLUICE_NOTIFICATIONS_<source id>`. Source
+ * ids (`[A-Za-z0-9][A-Za-z0-9_-]*`) are legal in stream names as they are, case included.
+ */
+export function notificationsStream(ns: NameSpace, sourceId: string): string {
+  return `${upper(ns)}_NOTIFICATIONS_${sourceId}`;
+}
+
+/** Durable consumer of a notifications stream, shared by every capture process: `capture-notifications`. */
+export function notificationsConsumer(): string {
+  return 'capture-notifications';
+}
+
 /** Subjects bound to the retries stream: `sluice.retries.>`. */
 export function retriesStreamSubjects(ns: NameSpace): string[] {
   return [`${ns.prefix}.retries.>`];
@@ -176,6 +190,27 @@ export function oversizeBucket(ns: NameSpace): string {
 /** KV bucket holding per-second rate-limit token counts: `sluice_ratelimit`. */
 export function rateLimitBucket(ns: NameSpace): string {
   return `${ns.prefix.replaceAll('-', '_')}_ratelimit`;
+}
+
+/** KV bucket holding API keys (hashed), one key per API key id: `sluice_apikeys`. */
+export function apiKeysBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_apikeys`;
+}
+
+/**
+ * KV bucket holding the signing secrets sluice manages, sealed with the main key (AES-256-GCM), one
+ * key per endpoint id: `sluice_secrets` (docs/signing.md).
+ */
+export function secretsBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_secrets`;
+}
+
+/**
+ * KV bucket remembering the ids of ingested events beyond the stream's duplicate window, one key per
+ * event id, expiring with the bucket's max age (`api.idempotencyTtlMs`): `sluice_idempotency`.
+ */
+export function idempotencyBucket(ns: NameSpace): string {
+  return `${ns.prefix.replaceAll('-', '_')}_idempotency`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  jetstreamManager,
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
@@ -12,6 +13,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConfig } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import {
+  apiKeysBucket,
   attemptsStream,
   attemptsStreamSubjects,
   backfillBucket,
@@ -21,10 +23,14 @@ import {
   dlqStream,
   dlqStreamSubjects,
   endpointsBucket,
+  idempotencyBucket,
   leasesBucket,
+  notificationsConsumer,
+  notificationsStream,
   eventsStream,
   eventsStreamSubjects,
   rateLimitBucket,
+  secretsBucket,
   retriesStream,
   retriesStreamSubjects,
 } from './names.js';
@@ -123,6 +129,91 @@ export async function provisionStreams(jsm: JetStreamManager, config: NatsConfig
   }
 }
 
+/** Where one s3 source's notifications arrive over NATS, and how its durable consumer hands them out. */
+export interface NotificationsSpec {
+  readonly sourceId: string;
+  /** The subject MinIO's NATS target publishes to (`sources[].nats.subject`). */
+  readonly subject: string;
+  /** Notifications handed out and not yet acknowledged, at most. */
+  readonly maxAckPending: number;
+  /** How long a handed-out notification may stay unacknowledged before redelivery, ms. */
+  readonly ackWaitMs: number;
+}
+
+/**
+ * Creates (or brings up to date) the stream that keeps one s3 source's notifications —
+ * `SLUICE_NOTIFICATIONS_<source>` capturing `spec.subject` — and its durable pull consumer
+ * (`capture-notifications`, unfiltered: the stream holds nothing else). Notifications published while
+ * no capture process runs wait in the stream for up to `nats.eventsMaxAgeMs`. Idempotent.
+ * @returns the stream name.
+ * @throws SluiceError `SLUICE_NATS_PROVISION`, e.g. when the subject overlaps another stream's.
+ */
+export async function provisionNotifications(
+  jsm: JetStreamManager,
+  config: NatsConfig,
+  spec: NotificationsSpec,
+): Promise<string> {
+  const name = notificationsStream(config, spec.sourceId);
+  const wanted: Partial<StreamConfig> & { name: string } = {
+    name,
+    subjects: [spec.subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: config.replicas,
+    max_age: config.eventsMaxAgeMs * NS_PER_MS,
+    max_bytes: config.eventsMaxBytes,
+    duplicate_window: config.duplicateWindowMs * NS_PER_MS,
+    description: `sluice: object-store notifications of source ${spec.sourceId}, published by the store to ${spec.subject}`,
+  };
+  const durable = notificationsConsumer();
+  const consumer = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: spec.maxAckPending,
+    ack_wait: spec.ackWaitMs * NS_PER_MS,
+  };
+  try {
+    const existing = await jsm.streams.info(name).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (!existing) {
+      await jsm.streams.add(wanted).catch((err: unknown) => {
+        if (!String((err as Error).message).includes('already in use')) throw err;
+      });
+    } else {
+      const c = existing.config;
+      const same =
+        c.max_age === wanted.max_age &&
+        c.max_bytes === wanted.max_bytes &&
+        JSON.stringify(c.subjects) === JSON.stringify(wanted.subjects);
+      if (!same) await jsm.streams.update(name, { ...c, ...wanted } as StreamConfig);
+    }
+    const info = await jsm.consumers.info(name, durable).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (!info) await jsm.consumers.add(name, consumer);
+    else if (
+      info.config.max_ack_pending !== consumer.max_ack_pending ||
+      info.config.ack_wait !== consumer.ack_wait
+    )
+      await jsm.consumers.update(name, durable, {
+        max_ack_pending: consumer.max_ack_pending,
+        ack_wait: consumer.ack_wait,
+      });
+  } catch (cause) {
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `cannot provision the notifications stream ${name} on ${spec.subject}: ${(cause as Error).message}`,
+      { cause, details: { sourceId: spec.sourceId, subject: spec.subject } },
+    );
+  }
+  return name;
+}
+
 /** Opens (creating when missing) the KV bucket holding capture checkpoints. */
 export function openCheckpoints(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   return openBucket(nc, config, checkpointsBucket(config), { history: 5 });
@@ -149,6 +240,43 @@ export function openBackfill(nc: NatsConnection, config: NatsConfig): Promise<KV
  */
 export function openRateLimits(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   return openBucket(nc, config, rateLimitBucket(config), { history: 1, ttl: 60_000 });
+}
+
+/** Opens (creating when missing) the KV bucket of API keys, one entry per key id (docs/api.md). */
+export function openApiKeys(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, apiKeysBucket(config), { history: 1 });
+}
+
+/**
+ * Opens (creating when missing) the KV bucket of managed signing secrets, one sealed record per
+ * endpoint (docs/signing.md). History 1: a replaced record (a rotation's expired secrets) is not kept.
+ */
+export function openSecrets(nc: NatsConnection, config: NatsConfig): Promise<KV> {
+  return openBucket(nc, config, secretsBucket(config), { history: 1 });
+}
+
+/**
+ * Opens (creating when missing) the KV bucket remembering ingested event ids for `ttlMs`, and brings
+ * an existing bucket's max age to `ttlMs`. The bucket's max age is the expiry: nats-server 2.9
+ * ignores per-key TTLs (field notes).
+ * @throws SluiceError `SLUICE_NATS_PROVISION`
+ */
+export async function openIdempotency(nc: NatsConnection, config: NatsConfig, ttlMs: number): Promise<KV> {
+  const name = idempotencyBucket(config);
+  const kv = await openBucket(nc, config, name, { history: 1, ttl: ttlMs });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${name}`);
+    if (info.config.max_age !== ttlMs * NS_PER_MS)
+      await jsm.streams.update(`KV_${name}`, { ...info.config, max_age: ttlMs * NS_PER_MS });
+  } catch (cause) {
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `cannot set the max age of KV bucket ${name}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return kv;
 }
 
 async function openBucket(

@@ -16,7 +16,7 @@ export interface AttemptRecord {
   readonly outcome: string;
   /** HTTP status, when a response arrived. */
   readonly status?: number;
-  /** `timeout` or `network` when no response arrived. */
+  /** `timeout`, `network` or `blocked` (refused by the network policy, nothing sent) when no response arrived. */
   readonly error?: string;
   /** Round trip, ms. */
   readonly latencyMs?: number;

@@ -10,6 +10,7 @@ import {
   type DelivererConfig,
   type EndpointConfig,
   type Logger,
+  type MainKey,
   type NatsConfig,
   type SubscriptionConfig,
 } from '@sluice/core';
@@ -17,13 +18,13 @@ import { DeliveryEffects } from './delivery-effects.js';
 import { DeliveryPool } from './delivery-pool.js';
 import { InProcessSender, type DeliverySender, type DeliveryTarget } from './delivery-sender.js';
 import { EndpointActor, type DelivererStats } from './endpoint-actor.js';
+import { EndpointKeys } from './endpoint-keys.js';
 import { EndpointState } from './endpoint-state.js';
 import { HealthBoard } from './health-board.js';
 import { ProcessSlots } from './process-slots.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RetryPolicy } from './retry-schedule.js';
 import { RetryScheduler } from './retry-scheduler.js';
-import { secretKey } from './signature.js';
 import type { StatusPolicy } from './outcome.js';
 
 /** Options of {@link Deliverer}. */
@@ -36,6 +37,11 @@ export interface DelivererOptions {
   /** For per-subscription retry schedules. @default none */
   readonly subscriptions?: readonly SubscriptionConfig[];
   readonly logger: Logger;
+  /**
+   * Seals and opens managed signing secrets (docs/signing.md); required when some endpoint has no
+   * inline `secret` or signs `v1a`. @default none
+   */
+  readonly mainKey?: MainKey;
   /** Wall clock, ms since the epoch: webhook timestamps, retry due times, breaker periods. @default Date.now */
   readonly now?: () => number;
 }
@@ -58,6 +64,7 @@ export class Deliverer {
   readonly #states = new Map<string, EndpointState>();
   #board: HealthBoard | undefined;
   #scheduler: RetryScheduler | undefined;
+  #keys: EndpointKeys | undefined;
   readonly stats: DelivererStats = {
     delivered: 0,
     retried: 0,
@@ -79,6 +86,16 @@ export class Deliverer {
   /** Opens the health board, creates each endpoint's consumer and starts delivering. */
   async start(): Promise<void> {
     const { nc, jsm, nats, deliverer: cfg } = this.#o;
+    // First: a missing or wrong main key stops the start before anything is pulled.
+    const keys = await EndpointKeys.load({
+      nc,
+      nats,
+      endpoints: this.#o.endpoints,
+      mainKey: this.#o.mainKey,
+      logger: this.#log,
+      now: this.#now,
+    });
+    this.#keys = keys;
     const board = new HealthBoard(await openEndpointHealth(nc, nats), this.#log);
     await board.start();
     this.#board = board;
@@ -122,7 +139,7 @@ export class Deliverer {
       );
       const actor = new EndpointActor({
         endpointId: e.id,
-        target: targetOf(e),
+        target: targetOf(e, keys, cfg.allowNetworks),
         consumer: await js.consumers.get(stream, durable),
         state,
         maxInFlight: e.maxInFlight,
@@ -167,6 +184,7 @@ export class Deliverer {
     await this.#scheduler?.stop();
     await this.#effects.close();
     this.#board?.stop();
+    await this.#keys?.stop();
     await this.#sender.close();
   }
 
@@ -188,18 +206,26 @@ export class Deliverer {
   }
 }
 
-function targetOf(e: EndpointConfig): DeliveryTarget {
+function targetOf(e: EndpointConfig, keys: EndpointKeys, allowNetworks: readonly string[]): DeliveryTarget {
   return {
     url: e.url,
-    keys: [secretKey(e.secret)],
+    // Read at every send: a rotation switches keys without a restart (endpoint-keys.ts).
+    get keys() {
+      return keys.keysOf(e.id);
+    },
     timeoutMs: e.timeoutMs,
     connectTimeoutMs: e.connectTimeoutMs,
     headersTimeoutMs: e.headersTimeoutMs ?? e.timeoutMs,
+    allowNetworks: [...allowNetworks, ...(e.allowNetworks ?? [])],
   };
 }
 
 function senderOf(cfg: DelivererConfig, onBatch: () => void): DeliverySender {
-  const shared = { connectionsPerOrigin: cfg.connectionsPerOrigin, excerptBytes: cfg.responseExcerptBytes };
+  const shared = {
+    connectionsPerOrigin: cfg.connectionsPerOrigin,
+    excerptBytes: cfg.responseExcerptBytes,
+    dnsServers: cfg.dnsServers,
+  };
   if (cfg.mode === 'in-process') return new InProcessSender(shared);
   return new DeliveryPool({
     ...shared,

@@ -48,6 +48,7 @@ export class DeliveryPool implements DeliverySender {
     const workerData: WorkerSettings = {
       connectionsPerOrigin: options.connectionsPerOrigin,
       excerptBytes: options.excerptBytes,
+      dnsServers: options.dnsServers,
     };
     this.#piscina = new Piscina({
       filename: workerUrl().href,

@@ -1,5 +1,5 @@
 import { HttpDispatcher, type HttpResult } from './http-dispatch.js';
-import { webhookHeaders } from './signature.js';
+import { KeyCache, webhookHeaders, type SigningKeys } from './signature.js';
 
 /**
  * Where one endpoint's deliveries go and how they are signed. Built once per endpoint, so that a
@@ -7,13 +7,21 @@ import { webhookHeaders } from './signature.js';
  */
 export interface DeliveryTarget {
   readonly url: string;
-  /** HMAC keys: the decoded bytes of each `whsec_` secret (several during rotation). */
-  readonly keys: readonly Uint8Array[];
+  /**
+   * The endpoint's signing keys, read once per request: the deliverer's targets answer with the
+   * endpoint's current keys, which change on rotation without a restart. Never logged.
+   */
+  readonly keys: SigningKeys;
   /** Whole-request budget (connect, headers and body), ms. */
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   /** Budget for the response headers once the request is sent, ms. */
   readonly headersTimeoutMs: number;
+  /**
+   * Networks this endpoint may reach beyond public unicast addresses: `deliverer.allowNetworks` and the
+   * endpoint's own (docs/network-policy.md). @default none
+   */
+  readonly allowNetworks?: readonly string[];
 }
 
 /** One signed POST to make. */
@@ -43,6 +51,8 @@ export interface SenderOptions {
   readonly connectionsPerOrigin: number;
   /** Bytes of each response body kept for the attempt record. */
   readonly excerptBytes: number;
+  /** DNS servers the network guard resolves endpoint hosts with. @default the system resolver */
+  readonly dnsServers?: readonly string[];
 }
 
 /**
@@ -54,6 +64,7 @@ export function postSigned(
   http: HttpDispatcher,
   request: DeliveryRequest,
   excerptBytes: number,
+  keyCache: KeyCache,
 ): Promise<HttpResult> {
   const { target, eventId, timestampSec, body } = request;
   return http.post({
@@ -62,12 +73,13 @@ export function postSigned(
     headers: {
       'content-type': 'application/cloudevents+json; charset=utf-8',
       'user-agent': 'sluice/0.1',
-      ...webhookHeaders(target.keys, eventId, timestampSec, body),
+      ...webhookHeaders(target.keys, eventId, timestampSec, body, keyCache),
     },
     timeoutMs: target.timeoutMs,
     connectTimeoutMs: target.connectTimeoutMs,
     headersTimeoutMs: target.headersTimeoutMs,
     excerptBytes,
+    allowNetworks: target.allowNetworks,
   });
 }
 
@@ -75,9 +87,10 @@ export function postSigned(
 export class InProcessSender implements DeliverySender {
   readonly #http: HttpDispatcher;
   readonly #excerptBytes: number;
+  readonly #keyCache = new KeyCache();
 
   constructor(options: SenderOptions) {
-    this.#http = new HttpDispatcher(options.connectionsPerOrigin);
+    this.#http = new HttpDispatcher(options.connectionsPerOrigin, { dnsServers: options.dnsServers });
     this.#excerptBytes = options.excerptBytes;
   }
 
@@ -86,7 +99,7 @@ export class InProcessSender implements DeliverySender {
   }
 
   send(request: DeliveryRequest): Promise<HttpResult> {
-    return postSigned(this.#http, request, this.#excerptBytes);
+    return postSigned(this.#http, request, this.#excerptBytes, this.#keyCache);
   }
 
   close(): Promise<void> {

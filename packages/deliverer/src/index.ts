@@ -11,8 +11,18 @@ export { OperationalEventTypes, operationalEvent } from './operational-events.js
 export type { OperationalData } from './operational-events.js';
 export { HttpDispatcher } from './http-dispatch.js';
 export type { HttpResult, PostOptions } from './http-dispatch.js';
-export { sign, verify, webhookHeaders, secretKey, generateSecret } from './signature.js';
-export type { VerifyResult } from './signature.js';
+export {
+  sign,
+  signatureHeader,
+  verify,
+  webhookHeaders,
+  secretKey,
+  generateSecret,
+  KeyCache,
+} from './signature.js';
+export type { VerifyResult, SigningKeys, HmacKey, Ed25519Key } from './signature.js';
+export { EndpointKeys, managedKinds, needsMainKey } from './endpoint-keys.js';
+export type { EndpointKeysOptions } from './endpoint-keys.js';
 export { InProcessSender, postSigned } from './delivery-sender.js';
 export type { DeliveryRequest, DeliverySender, DeliveryTarget, SenderOptions } from './delivery-sender.js';
 export { DeliveryPool } from './delivery-pool.js';

@@ -126,4 +126,38 @@ describe('classify', () => {
     const r: HttpResult = { ok: false, error: 'timeout', message: 'HeadersTimeout', latencyMs: 5 };
     expect(run(r, 3).outcome).toMatchObject({ kind: 'dead-letter', reason: 'exhausted', error: 'timeout' });
   });
+
+  it('retries a connection blocked by its DNS answer on the schedule: the answer can change', () => {
+    const message = 'SLUICE_ENDPOINT_URL_BLOCKED: 10.0.0.1 (hooks.example) is private (RFC 1918), …';
+    const r: HttpResult = { ok: false, error: 'blocked', message, latencyMs: 3 };
+    expect(run(r)).toEqual({
+      outcome: {
+        kind: 'retry',
+        attempt: 2,
+        delayMs: 1_000,
+        reason: 'blocked',
+        error: 'blocked',
+        excerpt: message,
+        latencyMs: 3,
+      },
+      signal: { failure: true, throttle: false, gone: false },
+    });
+    expect(run(r, 3).outcome).toMatchObject({ kind: 'dead-letter', reason: 'exhausted', error: 'blocked' });
+  });
+
+  it('dead-letters a URL the policy refuses by itself at once: only a configuration change can fix it', () => {
+    const message = 'SLUICE_ENDPOINT_URL_BLOCKED: 127.0.0.1 is loopback, …';
+    const r: HttpResult = { ok: false, error: 'blocked', permanent: true, message, latencyMs: 0 };
+    expect(run(r)).toEqual({
+      outcome: {
+        kind: 'dead-letter',
+        reason: 'blocked',
+        attempts: 1,
+        error: 'blocked',
+        excerpt: message,
+        latencyMs: 0,
+      },
+      signal: { failure: true, throttle: false, gone: false },
+    });
+  });
 });

@@ -19,7 +19,7 @@ export type Outcome =
       readonly attempt: number;
       /** Wait before the next attempt, ms. */
       readonly delayMs: number;
-      /** Stable reason: `http-status`, `timeout`, `network`. */
+      /** Stable reason: `http-status`, `timeout`, `network`, `blocked`. */
       readonly reason: string;
       readonly status?: number;
       readonly error?: string;
@@ -28,7 +28,7 @@ export type Outcome =
     }
   | {
       readonly kind: 'dead-letter';
-      /** `exhausted` or `non-retryable-status`. */
+      /** `exhausted`, `non-retryable-status` or `blocked` (the URL itself breaks the network policy). */
       readonly reason: string;
       /** Attempts made. */
       readonly attempts: number;
@@ -72,6 +72,11 @@ const QUIET: EndpointSignal = { failure: false, throttle: false, gone: false };
  * dead-lettered at once; everything else (3xx — never followed —, 5xx, 429, timeouts, network errors)
  * retried on the schedule, or dead-lettered when the schedule is spent. A throttling status slows the
  * endpoint and, with `Retry-After`, pauses it; a non-throttling failure counts against the breaker.
+ *
+ * A connection the network policy refused (`blocked`, nothing sent) is a failure like a network
+ * error: retried on the schedule when a DNS answer refused it — the answer can change back — but
+ * dead-lettered at once when the URL itself is refused, which only a configuration change can fix
+ * (docs/network-policy.md).
  */
 export function classify(
   r: HttpResult,
@@ -83,6 +88,13 @@ export function classify(
 ): Classified {
   if (!r.ok) {
     const failed = { reason: r.error, error: r.error, excerpt: r.message, latencyMs: r.latencyMs };
+    if (r.error === 'blocked' && r.permanent === true) {
+      const { error, excerpt, latencyMs } = failed;
+      return {
+        outcome: { kind: 'dead-letter', reason: 'blocked', attempts: attempt, error, excerpt, latencyMs },
+        signal: { ...QUIET, failure: true },
+      };
+    }
     return {
       outcome: retryOrDead(attempt, retry, undefined, failed, random),
       signal: { ...QUIET, failure: true },

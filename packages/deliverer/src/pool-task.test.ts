@@ -4,7 +4,7 @@ import { packTask, plainResult, unpackTask } from './pool-task.js';
 
 const billing: DeliveryTarget = {
   url: 'http://127.0.0.1:1/billing',
-  keys: [Buffer.from('a'.repeat(32))],
+  keys: { v1: [{ key: Buffer.from('a'.repeat(32)) }], v1a: [{ seed: Buffer.alloc(32, 3), expiresAtMs: 5 }] },
   timeoutMs: 1000,
   connectTimeoutMs: 500,
   headersTimeoutMs: 800,
@@ -12,7 +12,7 @@ const billing: DeliveryTarget = {
 const audit: DeliveryTarget = {
   ...billing,
   url: 'http://127.0.0.1:1/audit',
-  keys: [Buffer.from('b'.repeat(32))],
+  keys: { v1: [{ key: Buffer.from('b'.repeat(32)), expiresAtMs: 7 }], v1a: [] },
 };
 
 function request(target: DeliveryTarget, id: string, body: string): DeliveryRequest {
@@ -45,7 +45,14 @@ describe('packTask / unpackTask', () => {
       expect(Buffer.from(r.body).equals(Buffer.from(requests[i]!.body))).toBe(true);
       expect(r.timestampSec).toBe(1_700_000_000);
       expect(r.target.url).toBe(requests[i]!.target.url);
-      expect(Buffer.from(r.target.keys[0]!).equals(Buffer.from(requests[i]!.target.keys[0]!))).toBe(true);
+      const sent = requests[i]!.target.keys;
+      expect(r.target.keys.v1.map((k) => Buffer.from(k.key).toString('hex'))).toEqual(
+        sent.v1.map((k) => Buffer.from(k.key).toString('hex')),
+      );
+      expect(r.target.keys.v1.map((k) => k.expiresAtMs)).toEqual(sent.v1.map((k) => k.expiresAtMs));
+      expect(r.target.keys.v1a.map((k) => [Buffer.from(k.seed).toString('hex'), k.expiresAtMs])).toEqual(
+        sent.v1a.map((k) => [Buffer.from(k.seed).toString('hex'), k.expiresAtMs]),
+      );
     });
   });
 
@@ -55,10 +62,30 @@ describe('packTask / unpackTask', () => {
     expect(task.items.map((i) => i[0])).toEqual([0, 1, 0, 0]);
   });
 
+  it("reads a target's keys when packing: a rotation reaches the next task", () => {
+    let keys: DeliveryTarget['keys'] = { v1: [{ key: Buffer.alloc(32, 1) }], v1a: [] };
+    const live: DeliveryTarget = {
+      ...billing,
+      get keys() {
+        return keys;
+      },
+    };
+    const first = packTask([request(live, 'e1', '{}')]);
+    keys = { v1: [{ key: Buffer.alloc(32, 2) }], v1a: [] };
+    const second = packTask([request(live, 'e2', '{}')]);
+    expect(Buffer.from(first.targets[0]!.keys.v1[0]!.key)).toEqual(Buffer.alloc(32, 1));
+    expect(Buffer.from(second.targets[0]!.keys.v1[0]!.key)).toEqual(Buffer.alloc(32, 2));
+    // Plain data only: structured clone refuses functions and accessors are not copied.
+    expect(() => structuredClone(second)).not.toThrow();
+  });
+
   it('packs bodies into a buffer of exactly their size, not the buffers they are views into', () => {
     const task = packTask(requests);
     expect(task.bodies.byteLength).toBe(requests.reduce((s, r) => s + r.body.byteLength, 0));
-    for (const t of task.targets) for (const k of t.keys) expect(k.buffer.byteLength).toBe(32);
+    for (const t of task.targets) {
+      for (const k of t.keys.v1) expect(k.key.buffer.byteLength).toBe(32);
+      for (const k of t.keys.v1a) expect(k.seed.buffer.byteLength).toBe(32);
+    }
   });
 });
 

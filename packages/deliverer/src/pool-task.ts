@@ -1,5 +1,6 @@
 import type { HttpResult } from './http-dispatch.js';
 import type { DeliveryRequest, DeliveryTarget } from './delivery-sender.js';
+import type { SigningKeys } from './signature.js';
 
 /**
  * The wire format between the main thread and a delivery worker: plain data only, because structured
@@ -10,6 +11,8 @@ import type { DeliveryRequest, DeliveryTarget } from './delivery-sender.js';
 export interface WorkerSettings {
   readonly connectionsPerOrigin: number;
   readonly excerptBytes: number;
+  /** DNS servers of the network guard; unset: the system resolver. */
+  readonly dnsServers?: readonly string[];
 }
 
 /** One batch of deliveries for a worker. */
@@ -69,10 +72,19 @@ export function plainResult(r: HttpResult): HttpResult {
   return { ...r, headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter } };
 }
 
-// Keys are copied into buffers of their own: a small Buffer is often a view into Node's shared 8 KiB
-// pool slab, and structured clone copies a view's whole underlying buffer.
+// The target's keys as they are now (they change on rotation), each copied into a buffer of its own:
+// a small Buffer is often a view into Node's shared 8 KiB pool slab, and structured clone copies a
+// view's whole underlying buffer. Only named fields are copied: a target may carry accessors.
 function plainTarget(t: DeliveryTarget): DeliveryTarget {
-  const keys = t.keys.map((k) => new Uint8Array(k));
-  const { url, timeoutMs, connectTimeoutMs, headersTimeoutMs } = t;
-  return { url, keys, timeoutMs, connectTimeoutMs, headersTimeoutMs };
+  const { v1, v1a } = t.keys;
+  const keys: SigningKeys = {
+    v1: v1.map((k) => ({ ...expiry(k.expiresAtMs), key: new Uint8Array(k.key) })),
+    v1a: v1a.map((k) => ({ ...expiry(k.expiresAtMs), seed: new Uint8Array(k.seed) })),
+  };
+  const { url, timeoutMs, connectTimeoutMs, headersTimeoutMs, allowNetworks } = t;
+  return { url, keys, timeoutMs, connectTimeoutMs, headersTimeoutMs, allowNetworks };
+}
+
+function expiry(expiresAtMs: number | undefined): { expiresAtMs?: number } {
+  return expiresAtMs === undefined ? {} : { expiresAtMs };
 }

@@ -72,7 +72,11 @@ export function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-/** Provisions a fresh namespace with these endpoints and `deliverer` settings (compressed time). */
+/**
+ * Provisions a fresh namespace with these endpoints and `deliverer` settings (compressed time). The
+ * receivers listen on 127.0.0.1, which the network policy blocks unless allowed: it is allowed here,
+ * and nothing else on loopback is.
+ */
 export async function setup(
   nats: TestNats,
   endpoints: EndpointSpec[],
@@ -82,7 +86,7 @@ export async function setup(
   const config = buildConfig(
     JSON.stringify({
       nats: { url: nats.url, prefix: uniqueName('dl'), partitions: 4 },
-      deliverer,
+      deliverer: { allowNetworks: ['127.0.0.1/32'], ...deliverer },
       endpoints: endpoints.map((e) => ({ ...e, secret: secrets.get(e.id) })),
     }),
     {},

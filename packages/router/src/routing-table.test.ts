@@ -13,6 +13,7 @@ function endpoint(id: string, enabled = true): EndpointConfig {
     connectTimeoutMs: 1_000,
     enabled,
     maxInFlight: 64,
+    signing: 'v1',
   };
 }
 

@@ -27,9 +27,15 @@ function testConfig(nats: TestNats): Config {
       nats: { url: nats.url, prefix: uniqueName('rt'), partitions: PARTITIONS },
       router: { ackWaitMs: 1_000, maxAckPending: 64, publishWindow: 16 },
       endpoints: [
-        { id: 'billing', url: 'http://127.0.0.1:9/billing', secret: SECRET },
-        { id: 'audit', url: 'http://127.0.0.1:9/audit', secret: SECRET },
-        { id: 'paused', url: 'http://127.0.0.1:9/paused', secret: SECRET, enabled: false },
+        { id: 'billing', url: 'http://127.0.0.1:9/billing', secret: SECRET, allowNetworks: ['127.0.0.1/32'] },
+        { id: 'audit', url: 'http://127.0.0.1:9/audit', secret: SECRET, allowNetworks: ['127.0.0.1/32'] },
+        {
+          id: 'paused',
+          url: 'http://127.0.0.1:9/paused',
+          secret: SECRET,
+          enabled: false,
+          allowNetworks: ['127.0.0.1/32'],
+        },
       ],
       subscriptions: [
         { id: 'orders-billing', endpoint: 'billing', types: ['mysql.shop.orders.*'] },
