@@ -18,3 +18,4 @@ export { uniqueName } from './names.js';
 export { makeTempDir, removeTempDir } from './leftovers.js';
 export { spawnSluice, SLUICE_BIN } from './sluice.js';
 export type { SluiceProcess, SpawnSluiceOptions } from './sluice.js';
+export { storedMessages } from './streams.js';

@@ -15,7 +15,7 @@ import {
   type Config,
 } from '@sluice/core';
 import { createApiServer, type ApiServer } from '../src/index.js';
-import { startNats, type TestNats } from '../../../test/harness/index.js';
+import { startNats, storedMessages, type TestNats } from '../../../test/harness/index.js';
 
 // Shared by the API integration tests: a nats-server, the API server on a free loopback port, one key
 // of each scope, and a record of every response body and log line, so that a test can check that no
@@ -117,17 +117,7 @@ export async function startApi(
       bodies,
       post: (path, body, headers) => call('POST', path, body, headers),
       get: (path, headers) => call('GET', path, undefined, headers),
-      async storedEvents() {
-        const stream = eventsStream(config.nats);
-        const info = await jsm.streams.info(stream);
-        const out: StoredMsg[] = [];
-        if (info.state.messages === 0) return out;
-        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-          const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-          if (m) out.push(m);
-        }
-        return out;
-      },
+      storedEvents: () => storedMessages(jsm, eventsStream(config.nats)),
       async [Symbol.asyncDispose]() {
         try {
           await server.close();

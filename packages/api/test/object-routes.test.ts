@@ -19,7 +19,7 @@ import {
   typeFromEventSubject,
   type Config,
 } from '@sluice/core';
-import { startNats, type TestNats } from '../../../test/harness/index.js';
+import { startNats, storedMessages, type TestNats } from '../../../test/harness/index.js';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { isErrorShape, secretsIn } from './api-kit.js';
 
@@ -110,15 +110,8 @@ const minio = (key: string): Record<string, string> => ({
   authorization: `Bearer ${key}`,
 });
 
-async function storedEvents(): Promise<StoredMsg[]> {
-  const stream = eventsStream(config.nats);
-  const info = await jsm.streams.info(stream);
-  const out: StoredMsg[] = [];
-  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-    if (m) out.push(m);
-  }
-  return out;
+function storedEvents(): Promise<StoredMsg[]> {
+  return storedMessages(jsm, eventsStream(config.nats));
 }
 
 const byId = (stored: StoredMsg[], id: string): StoredMsg[] =>

@@ -12,7 +12,13 @@ import {
   s3Sources,
   type Config,
 } from '@sluice/core';
-import { startNats, uniqueName, waitFor, type TestNats } from '../../../test/harness/index.js';
+import {
+  startNats,
+  storedMessages,
+  uniqueName,
+  waitFor,
+  type TestNats,
+} from '../../../test/harness/index.js';
 import { NotificationConsumer, objectEvents, readNotification } from '../src/index.js';
 import { recordingLogger } from './recording-logger.js';
 
@@ -67,15 +73,8 @@ function consumerFor(config: Config, logger = recordingLogger().logger): Notific
   });
 }
 
-async function stored(config: Config): Promise<StoredMsg[]> {
-  const stream = eventsStream(config.nats);
-  const info = await jsm.streams.info(stream);
-  const out: StoredMsg[] = [];
-  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-    if (m) out.push(m);
-  }
-  return out;
+function stored(config: Config): Promise<StoredMsg[]> {
+  return storedMessages(jsm, eventsStream(config.nats));
 }
 
 const ids = (msgs: StoredMsg[]): string[] => msgs.map((m) => m.header.get('Nats-Msg-Id'));

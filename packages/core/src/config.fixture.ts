@@ -18,11 +18,12 @@ export function problemsOf(text: string, env: Record<string, string> = {}): Conf
   throw new Error('expected SLUICE_CONFIG_INVALID');
 }
 
+/** The code of the SluiceError `fn` throws, a note when it throws something else, `undefined` when it returns. */
 export function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    return (err as SluiceError).code;
+    return err instanceof SluiceError ? err.code : `not a SluiceError: ${String(err)}`;
   }
   return undefined;
 }

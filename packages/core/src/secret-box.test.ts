@@ -2,19 +2,11 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isSluiceError } from './errors.js';
 import { MainKey, isSealedSecret, type SealedSecret } from './secret-box.js';
+import { codeOf } from './config.fixture.js';
 
 const KEY_B64 = Buffer.alloc(32, 7).toString('base64');
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef');
 const AAD = 'sluice:billing:whsec';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isSluiceError(err) ? err.code : `not a SluiceError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 /** Flips one bit of a base64 field. */
 function flip(b64: string, byte = 0): string {

@@ -1,8 +1,8 @@
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isSluiceError } from './errors.js';
 import { MainKey } from './secret-box.js';
 import { ed25519Pkcs8, ed25519PublicKey, openSecretsRecord } from './signing-secrets.js';
+import { codeOf } from './config.fixture.js';
 
 const mainKey = MainKey.fromBase64(Buffer.alloc(32, 9).toString('base64'));
 const HMAC = Buffer.alloc(32, 0x42);
@@ -43,15 +43,6 @@ function record(endpointId: string, over: Record<string, unknown> = {}): Uint8Ar
       ...over,
     }),
   );
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isSluiceError(err) ? err.code : `not a SluiceError: ${String(err)}`;
-  }
-  return undefined;
 }
 
 describe('ed25519 helpers', () => {

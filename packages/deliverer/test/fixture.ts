@@ -41,6 +41,7 @@ import {
   decodeHealth,
   encodeHealth,
   type AttemptRecord,
+  type DelivererOptions,
   type EndpointHealth,
   type OperationalData,
 } from '../src/index.js';
@@ -97,7 +98,11 @@ export async function setup(
   return { config, nc, jsm, publisher: new AckWindowPublisher(nc), secrets };
 }
 
-export function newDeliverer(s: Setup): Deliverer {
+/** A deliverer of the setup's endpoints, silent; `extra` adds options (main key, clock, …). */
+export function newDeliverer(
+  s: Pick<Setup, 'config' | 'nc' | 'jsm'>,
+  extra: Partial<DelivererOptions> = {},
+): Deliverer {
   return new Deliverer({
     nc: s.nc,
     jsm: s.jsm,
@@ -105,6 +110,7 @@ export function newDeliverer(s: Setup): Deliverer {
     deliverer: s.config.deliverer,
     endpoints: s.config.endpoints,
     logger: createLogger({ level: 'silent', pretty: false }),
+    ...extra,
   });
 }
 

@@ -8,7 +8,6 @@ import {
   attemptsFilter,
   attemptsStream,
   buildConfig,
-  createLogger,
   deliveryId,
   deliverySubject,
   dlqEndpointFilter,
@@ -24,7 +23,7 @@ import {
 import { Webhook as SvixWebhook } from 'svix';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { Deliverer } from '../src/index.js';
+import type { Deliverer } from '../src/index.js';
 import {
   startNats,
   startReceiver,
@@ -34,7 +33,7 @@ import {
   type TestNats,
   type TestReceiver,
 } from '../../../test/harness/index.js';
-import { consumerIdle, publishDelivery, readStream, type Setup } from './fixture.js';
+import { consumerIdle, newDeliverer, publishDelivery, readStream, type Setup } from './fixture.js';
 
 // Managed signing secrets end to end, against a real nats-server and receivers on port 0, in both
 // delivery modes: secrets sealed in the secrets bucket, rotation with an overlap, ed25519 (v1a), two
@@ -84,13 +83,7 @@ function deliverer(
   s: Managed,
   o: { mainKey?: MainKey | undefined; now?: () => number } = {},
 ): Deliverer & AsyncDisposable {
-  const d = new Deliverer({
-    nc: s.nc,
-    jsm: s.jsm,
-    nats: s.config.nats,
-    deliverer: s.config.deliverer,
-    endpoints: s.config.endpoints,
-    logger: createLogger({ level: 'silent', pretty: false }),
+  const d = newDeliverer(s, {
     ...('mainKey' in o ? (o.mainKey ? { mainKey: o.mainKey } : {}) : { mainKey: s.mainKey }),
     ...(o.now ? { now: o.now } : {}),
   });
