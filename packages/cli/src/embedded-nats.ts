@@ -25,6 +25,11 @@ export interface StartNatsOptions {
   monitorPort?: number;
   /** File that receives the server's output (appended). @default `<dataDir>/nats-server.log` */
   logFile?: string;
+  /**
+   * A nats-server configuration file (`-c`) for what has no flag — authorization, accounts, TLS. The
+   * flags above still win over its `listen`, `port` and `jetstream` settings. @default none
+   */
+  configFile?: string;
   /** Path of the nats-server executable. @default found in PATH, /usr/sbin or /usr/local/sbin */
   binary?: string;
   /** How long to wait for the server to accept connections, in milliseconds. @default 10000 */
@@ -71,7 +76,10 @@ export async function startNatsServer(opts: StartNatsOptions): Promise<EmbeddedN
   const logFile = resolve(opts.logFile ?? join(dataDir, 'nats-server.log'));
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
-  const args = ['-a', host, '-p', String(port), '-js', '-sd', dataDir];
+  const args = [
+    ...(opts.configFile !== undefined ? ['-c', resolve(opts.configFile)] : []),
+    ...['-a', host, '-p', String(port), '-js', '-sd', dataDir],
+  ];
   if (opts.monitorPort !== undefined) args.push('-m', String(opts.monitorPort));
   const logOffset = await stat(logFile).then(
     (s) => s.size,

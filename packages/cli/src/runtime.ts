@@ -10,7 +10,7 @@ import {
   s3Sources,
   openCheckpoints,
   openLeases,
-  provisionStreams,
+  provisionAll,
   type Config,
   type Logger,
   type MainKey,
@@ -67,9 +67,14 @@ export async function startRoles(
     for (const role of roles) {
       // One connection per role, as separate processes would have: a slow deliverer socket must not
       // delay capture's PubAcks.
-      const { nc, jsm } = await connectNats(config.nats, { name: `sluice-${role}` });
+      const { nc, jsm } = await connectNats(config.nats, {
+        name: `sluice-${role}`,
+        // A refused publish or subscribe (docs/nats-security.md) is otherwise only a timeout later.
+        onServerError: (message) => logger.error({ role }, `NATS: ${message}`),
+      });
       connections.push(nc);
-      if (connections.length === 1) await provisionStreams(jsm, config.nats);
+      // nats.provision false: a user without create rights; streams and buckets are only looked up.
+      if (connections.length === 1 && config.nats.provision) await provisionAll(nc, jsm, config);
       parts.push(await startRole(role, config, nc, jsm, logger, options));
     }
   } catch (err) {
@@ -89,7 +94,7 @@ async function startRole(
   role: Role,
   config: Config,
   nc: NatsConnection,
-  jsm: Parameters<typeof provisionStreams>[0],
+  jsm: Parameters<typeof provisionAll>[1],
   logger: Logger,
   options: RoleOptions,
 ): Promise<Part> {

@@ -87,6 +87,7 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
     });
   }
   s3SourceChecks(config, problems);
+  natsAuthChecks(config.nats, problems);
   for (const [s, i] of items(config.sources)) {
     if (s.kind !== undefined && s.kind !== 'mysql') continue;
     const url = str(s.url);
@@ -111,6 +112,44 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
     firstAttemptImmediate(e, `/endpoints/${i}/retrySchedule`, problems);
   for (const [s, i] of items(config.subscriptions))
     firstAttemptImmediate(s, `/subscriptions/${i}/retrySchedule`, problems);
+}
+
+// One way to authenticate, and TLS files that make a whole (docs/nats-security.md). Messages name
+// keys, never their values: these are credentials.
+function natsAuthChecks(section: unknown, problems: ConfigProblem[]): void {
+  if (section === null || typeof section !== 'object') return;
+  const nats = section as Item;
+  const has = (key: string): boolean => nats[key] !== undefined;
+  const kinds = [
+    ['user', 'nats.user/nats.pass'],
+    ['token', 'nats.token'],
+    ['nkeySeedFile', 'nats.nkeySeedFile'],
+    ['credsFile', 'nats.credsFile'],
+  ].filter(([key]) => has(key!));
+  if (kinds.length > 1)
+    for (const [key] of kinds.slice(1))
+      problems.push({
+        path: `/nats/${key}`,
+        kind: 'conflict',
+        message: `choose one way to authenticate: ${kinds.map(([, name]) => name).join(', ')} are all set`,
+      });
+  if (has('pass') && !has('user'))
+    problems.push({ path: '/nats/user', kind: 'required', message: 'nats.pass is set without nats.user' });
+  if (has('user') && !has('pass'))
+    problems.push({ path: '/nats/pass', kind: 'required', message: 'nats.user is set without nats.pass' });
+  const url = str(nats.url);
+  if (url !== undefined && kinds.length > 0 && url.split(',').some((u) => /^\s*[a-z]+:\/\/[^/@]*@/i.test(u)))
+    problems.push({
+      path: '/nats/url',
+      kind: 'conflict',
+      message: `the URL carries credentials and ${kinds[0]![1]} is set: keep credentials out of the URL`,
+    });
+  if (has('tlsCertFile') !== has('tlsKeyFile'))
+    problems.push({
+      path: has('tlsCertFile') ? '/nats/tlsKeyFile' : '/nats/tlsCertFile',
+      kind: 'required',
+      message: 'a client certificate needs both nats.tlsCertFile and nats.tlsKeyFile',
+    });
 }
 
 // MinIO publishes to the subject and a stream of sluice's captures it: a subject inside sluice's own

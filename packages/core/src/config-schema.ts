@@ -46,9 +46,25 @@ export const NatsSchema = Type.Object(
     attemptsMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: -1 }),
     duplicateWindowMs: Type.Integer({ default: 120_000, minimum: 1_000 }),
     connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
-    user: Type.Optional(Type.String()),
+    // Authentication: at most one kind (config-checks.ts), docs/nats-security.md. Files are read at
+    // connect time, so that a rotated credential needs a restart and not a new configuration.
+    user: Type.Optional(Type.String({ minLength: 1 })),
     pass: Type.Optional(Type.String()),
-    token: Type.Optional(Type.String()),
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    nkeySeedFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'path of a file holding an nkey seed' }),
+    ),
+    credsFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'path of a .creds file (JWT and seed)' }),
+    ),
+    // TLS: required when true or when any tls* setting is given.
+    tls: Type.Boolean({ default: false }),
+    tlsCaFile: Type.Optional(Type.String({ minLength: 1 })),
+    tlsCertFile: Type.Optional(Type.String({ minLength: 1 })),
+    tlsKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+    tlsHandshakeFirst: Type.Boolean({ default: false }),
+    // false: streams and buckets are only looked up, never created or changed (docs/nats-security.md).
+    provision: Type.Boolean({ default: true }),
   },
   closed,
 );

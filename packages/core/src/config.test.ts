@@ -31,6 +31,9 @@ describe('defaults', () => {
       attemptsMaxBytes: 1_073_741_824,
       duplicateWindowMs: 120_000,
       connectTimeoutMs: 5_000,
+      tls: false,
+      tlsHandshakeFirst: false,
+      provision: true,
     });
     expect(c.logging).toEqual({ level: 'info', pretty: false });
     expect(c.embedded).toEqual({ dataDir: '.sluice', initSql: [] });

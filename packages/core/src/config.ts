@@ -10,7 +10,7 @@ import { crossCheck, renamedKeys } from './config-checks.js';
 export interface ConfigProblem {
   /** JSON-pointer-like path, e.g. `/endpoints/0/secret`, or `env:SLUICE_NATS_PORT`. */
   readonly path: string;
-  /** Stable problem kind: `unknown-key`, `renamed`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`. */
+  /** Stable problem kind: `unknown-key`, `renamed`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`, `blocked`, `conflict`. */
   readonly kind: string;
   readonly message: string;
 }
@@ -78,6 +78,7 @@ export function buildConfig(
     if (e.type === ValueErrorType.ObjectRequiredProperty) required.add(e.path);
     problems.push(schemaProblem(e));
   }
+  unsafeIntegers(ConfigSchema, withDefaults, '', problems);
   // Cross-checks run even when the schema failed, so that one run reports every problem; they
   // therefore read the value defensively instead of trusting its type.
   crossCheck(withDefaults as Record<string, unknown>, problems);
@@ -115,6 +116,37 @@ function mappingsForLists(schema: TSchema, value: unknown, path: string, problem
     }
   }
   return value;
+}
+
+/**
+ * Reports integer settings beyond ±2^53 − 1: the schema's integer check passes `1e30` (it is a whole
+ * number), but such a value is no longer exact and breaks what it feeds — a stream's max age in
+ * nanoseconds, a timer. YAML also reads `9007199254740993` as the nearest double.
+ */
+function unsafeIntegers(schema: TSchema, value: unknown, path: string, problems: ConfigProblem[]): void {
+  if (schema === SourceSchema) {
+    const variant = sourceVariant(value);
+    if (variant) unsafeIntegers(variant, value, path, problems);
+  } else if (TypeGuard.IsInteger(schema)) {
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value))
+      problems.push({
+        path: path || '/',
+        kind: 'range',
+        message: `must be at most ${Number.MAX_SAFE_INTEGER} in size`,
+      });
+  } else if (TypeGuard.IsArray(schema)) {
+    if (Array.isArray(value))
+      value.forEach((x, i) => unsafeIntegers(schema.items, x, `${path}/${i}`, problems));
+  } else if (
+    TypeGuard.IsObject(schema) &&
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value)
+  ) {
+    for (const [key, prop] of Object.entries(schema.properties))
+      if (Object.hasOwn(value, key))
+        unsafeIntegers(prop, (value as Record<string, unknown>)[key], `${path}/${key}`, problems);
+  }
 }
 
 // sources[] items are a union told apart by `kind` (`mysql` when absent). TypeBox fills a union's

@@ -7,6 +7,12 @@ export const ErrorCodes = {
   SLUICE_CONFIG_NOT_FOUND: 'The configuration file named by --config or SLUICE_CONFIG does not exist.',
   SLUICE_CONFIG_PARSE: 'The configuration file is not valid YAML.',
   SLUICE_NATS_CONNECT: 'Could not connect to the NATS server.',
+  SLUICE_NATS_AUTH:
+    'The NATS server refused the credentials (user/password, token, nkey or creds file), or requires some and none were given.',
+  SLUICE_NATS_TLS:
+    'The TLS connection to NATS failed: the server certificate did not verify, the server refused the client certificate, or one side requires TLS and the other does not offer it.',
+  SLUICE_NATS_CREDENTIALS:
+    'A file named by nats.nkeySeedFile, nats.credsFile or nats.tls*File cannot be read or does not hold what it should.',
   SLUICE_NATS_VERSION: 'The NATS server is older than the minimum supported version.',
   SLUICE_NATS_NO_JETSTREAM: 'The NATS server does not have JetStream enabled.',
   SLUICE_NATS_PROVISION: 'A stream, consumer or KV bucket could not be created or updated.',

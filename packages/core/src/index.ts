@@ -91,7 +91,10 @@ export { createLogger, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js';
 export type { ServerFacts, ConnectNatsOptions } from './nats.js';
+export { natsSecurity, redactNatsUrl } from './nats-auth.js';
+export type { NatsAuthKind, NatsSecurity } from './nats-auth.js';
 export {
+  provisionAll,
   provisionStreams,
   streamConfigs,
   openCheckpoints,

@@ -10,7 +10,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConfig } from './config-schema.js';
+import { s3Sources, type Config, type NatsConfig } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import {
   apiKeysBucket,
@@ -27,6 +27,7 @@ import {
   leasesBucket,
   notificationsConsumer,
   notificationsStream,
+  oversizeBucket,
   eventsStream,
   eventsStreamSubjects,
   rateLimitBucket,
@@ -179,7 +180,10 @@ export async function provisionNotifications(
       if (isNotFound(err)) return undefined;
       throw err;
     });
-    if (!existing) {
+    if (!config.provision) {
+      // Looked up only (docs/nats-security.md): the consumer below is still this role's to create.
+      if (!existing) throw new Error(notProvisioned(`stream ${name}`));
+    } else if (!existing) {
       await jsm.streams.add(wanted).catch((err: unknown) => {
         if (!String((err as Error).message).includes('already in use')) throw err;
       });
@@ -267,7 +271,7 @@ export async function openIdempotency(nc: NatsConnection, config: NatsConfig, tt
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${name}`);
-    if (info.config.max_age !== ttlMs * NS_PER_MS)
+    if (config.provision && info.config.max_age !== ttlMs * NS_PER_MS)
       await jsm.streams.update(`KV_${name}`, { ...info.config, max_age: ttlMs * NS_PER_MS });
   } catch (cause) {
     throw new SluiceError(
@@ -292,9 +296,122 @@ async function openBucket(
       storage: StorageType.File,
     });
   } catch (cause) {
+    const hint = config.provision ? '' : `; ${notProvisioned(`KV bucket ${name}`)}`;
     throw new SluiceError(
       'SLUICE_NATS_PROVISION',
-      `cannot open KV bucket ${name}: ${(cause as Error).message}`,
+      `cannot open KV bucket ${name}: ${(cause as Error).message}${hint}`,
+      { cause },
+    );
+  }
+}
+
+function notProvisioned(what: string): string {
+  return `${what} must exist: nats.provision is false, so sluice does not create it; provision once as a user allowed to (docs/nats-security.md#provisioning)`;
+}
+
+/**
+ * Everything sluice keeps in JetStream whose settings come from the configuration alone: the five
+ * streams, every KV bucket, the oversize object store, and the notifications stream of each s3 source
+ * with a NATS subject. Run by a process with `nats.provision: true` (the default) before its roles
+ * start, so that one run as a user allowed to create streams provisions a deployment whose role users
+ * are not (docs/nats-security.md). Consumers are left to the roles that read them. Idempotent.
+ * @throws SluiceError `SLUICE_NATS_PROVISION`
+ */
+export async function provisionAll(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  config: Pick<Config, 'nats' | 'api' | 'sources'>,
+): Promise<void> {
+  try {
+    await provisionEverything(nc, jsm, config);
+  } catch (err) {
+    if (!(err instanceof SluiceError) || !/permissions violation/i.test(err.message)) throw err;
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `${err.message}; a NATS user that may not create streams runs with nats.provision: false (docs/nats-security.md#provisioning)`,
+      { cause: err.cause, ...(err.details ? { details: err.details } : {}) },
+    );
+  }
+}
+
+async function provisionEverything(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  config: Pick<Config, 'nats' | 'api' | 'sources'>,
+): Promise<void> {
+  const nats = config.nats;
+  await provisionStreams(jsm, nats);
+  for (const open of [
+    openCheckpoints,
+    openLeases,
+    openEndpointHealth,
+    openBackfill,
+    openRateLimits,
+    openApiKeys,
+    openSecrets,
+  ])
+    await open(nc, nats);
+  await openIdempotency(nc, nats, config.api.idempotencyTtlMs);
+  await provisionOversizeStore(jsm, nats);
+  for (const source of s3Sources(config))
+    if (source.nats !== undefined)
+      await provisionNotificationsStream(jsm, nats, source.id, source.nats.subject);
+}
+
+// The stream an object store is (what @nats-io/obj creates for `Objm.create`), with the settings
+// capture's oversize store asks for: the store then opens it as it is.
+async function provisionOversizeStore(jsm: JetStreamManager, config: NatsConfig): Promise<void> {
+  const bucket = oversizeBucket(config);
+  await createStreamIfMissing(jsm, {
+    name: `OBJ_${bucket}`,
+    subjects: [`$O.${bucket}.C.>`, `$O.${bucket}.M.>`],
+    storage: StorageType.File,
+    num_replicas: config.replicas,
+    max_age: config.eventsMaxAgeMs * NS_PER_MS,
+    discard: DiscardPolicy.New,
+    allow_direct: true,
+    allow_rollup_hdrs: true,
+    description: 'sluice: events larger than max_payload, by event id',
+  });
+}
+
+async function provisionNotificationsStream(
+  jsm: JetStreamManager,
+  config: NatsConfig,
+  sourceId: string,
+  subject: string,
+): Promise<void> {
+  await createStreamIfMissing(jsm, {
+    name: notificationsStream(config, sourceId),
+    subjects: [subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: config.replicas,
+    max_age: config.eventsMaxAgeMs * NS_PER_MS,
+    max_bytes: config.eventsMaxBytes,
+    duplicate_window: config.duplicateWindowMs * NS_PER_MS,
+    description: `sluice: object-store notifications of source ${sourceId}, published by the store to ${subject}`,
+  });
+}
+
+async function createStreamIfMissing(
+  jsm: JetStreamManager,
+  wanted: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  try {
+    const existing = await jsm.streams.info(wanted.name).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (!existing)
+      await jsm.streams.add(wanted).catch((err: unknown) => {
+        if (!String((err as Error).message).includes('already in use')) throw err;
+      });
+  } catch (cause) {
+    throw new SluiceError(
+      'SLUICE_NATS_PROVISION',
+      `cannot provision stream ${wanted.name}: ${(cause as Error).message}`,
       { cause },
     );
   }
