@@ -264,12 +264,12 @@ describe('deploy/nats/permissions.conf', () => {
     });
     const env = { SLUICE_MAIN_KEY: randomBytes(32).toString('base64') };
 
-    // Provisioning, once, as the admin user: any role start with nats.provision on creates every
-    // stream and bucket; the role users may not.
+    // Provisioning, once, as the admin user (`sluice provision`): it creates every stream and bucket;
+    // the role users may not.
     {
-      await using provision = await spawnSluice(['router'], { config: config('admin', true), env });
-      await provision.waitForOutput('sluice is up');
-      expect(await provision.stop()).toBe(0);
+      await using provision = await spawnSluice(['provision'], { config: config('admin', true), env });
+      expect(await provision.exited).toBe(0);
+      expect(provision.stdout()).toContain('provisioned the streams and buckets');
     }
     await using create = await spawnSluice(['keys', 'create', '--scope', 'ingest'], {
       config: config('admin'),

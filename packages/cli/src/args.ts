@@ -101,6 +101,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: common,
   },
   {
+    name: 'provision',
+    summary: 'create or update every stream, KV bucket and object store the configuration needs, then exit',
+    usage: 'sluice provision [--config FILE]',
+    options: common,
+    notes:
+      'Run it as a NATS user allowed to create streams, once and after changing a stream setting; roles whose\nusers may not create them then run with nats.provision: false (docs/nats-security.md#provisioning).',
+  },
+  {
     name: 'backfill',
     summary: "publish the rows a source's tables already hold as read events (chunked, resumable)",
     usage: 'sluice backfill <source> [--tables DB.TABLE,…] [--chunk N] [--restart] [--json] [--config FILE]',

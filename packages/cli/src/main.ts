@@ -15,6 +15,7 @@ import { helpText, parseCommandLine } from './args.js';
 import { runBackfill } from './backfill-command.js';
 import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
 import { runDoctor } from './doctor.js';
+import { runProvision } from './provision-command.js';
 import { runKeys } from './keys-command.js';
 import { startEmbedded, type EmbeddedServers } from './embedded.js';
 import { resolveMainKey, rolesNeedMainKey } from './main-key.js';
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.err(`no --config given: using the bundled quick-start configuration ${path}`);
     const config = await loadConfig({ path, env: io.env });
     if (args.command === 'doctor') return await runDoctor(config, io.out);
+    if (args.command === 'provision') return await runProvision(config, io.out);
     if (args.command === 'backfill') return await runBackfill(args, config, io);
     if (isAdminCommand(args.command)) return await runAdmin(args, config, io, Date.now());
     if (args.command === 'keys') return await runKeys(args, config, io, Date.now());
