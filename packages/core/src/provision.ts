@@ -154,19 +154,8 @@ export async function provisionNotifications(
   config: NatsConfig,
   spec: NotificationsSpec,
 ): Promise<string> {
-  const name = notificationsStream(config, spec.sourceId);
-  const wanted: Partial<StreamConfig> & { name: string } = {
-    name,
-    subjects: [spec.subject],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    num_replicas: config.replicas,
-    max_age: config.eventsMaxAgeMs * NS_PER_MS,
-    max_bytes: config.eventsMaxBytes,
-    duplicate_window: config.duplicateWindowMs * NS_PER_MS,
-    description: `sluice: object-store notifications of source ${spec.sourceId}, published by the store to ${spec.subject}`,
-  };
+  const wanted = notificationsStreamConfig(config, spec.sourceId, spec.subject);
+  const name = wanted.name;
   const durable = notificationsConsumer();
   const consumer = {
     durable_name: durable,
@@ -381,7 +370,16 @@ async function provisionNotificationsStream(
   sourceId: string,
   subject: string,
 ): Promise<void> {
-  await createStreamIfMissing(jsm, {
+  await createStreamIfMissing(jsm, notificationsStreamConfig(config, sourceId, subject));
+}
+
+/** The stream keeping one s3 source's notifications, as both provisioning paths create it. */
+function notificationsStreamConfig(
+  config: NatsConfig,
+  sourceId: string,
+  subject: string,
+): Partial<StreamConfig> & { name: string } {
+  return {
     name: notificationsStream(config, sourceId),
     subjects: [subject],
     retention: RetentionPolicy.Limits,
@@ -392,7 +390,7 @@ async function provisionNotificationsStream(
     max_bytes: config.eventsMaxBytes,
     duplicate_window: config.duplicateWindowMs * NS_PER_MS,
     description: `sluice: object-store notifications of source ${sourceId}, published by the store to ${subject}`,
-  });
+  };
 }
 
 async function createStreamIfMissing(
