@@ -14,7 +14,8 @@ import { SluiceError } from './errors.js';
 // Fuzzing of configuration input: whatever the file or the SLUICE_* environment holds, loading either
 // returns a deep-frozen configuration that passes the schema, or throws a SluiceError with a
 // SLUICE_CONFIG_* code — never another exception, never a hang (the test timeout), and never a change
-// to Object.prototype. Runs are bounded: RUNS per property.
+// to Object.prototype. Runs are bounded: RUNS per property. One file on purpose: the generators of
+// hostile values are shared by the file, YAML and environment properties.
 
 const RUNS = 300;
 const TIMEOUT_MS = 120_000;

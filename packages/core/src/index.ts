@@ -97,6 +97,10 @@ export {
   provisionAll,
   provisionStreams,
   streamConfigs,
+  ensureDurable,
+  provisionNotifications,
+} from './provision.js';
+export {
   openCheckpoints,
   openEndpointHealth,
   openLeases,
@@ -105,9 +109,7 @@ export {
   openApiKeys,
   openSecrets,
   openIdempotency,
-  ensureDurable,
-  provisionNotifications,
-} from './provision.js';
+} from './kv-buckets.js';
 export type { DurableSpec, NotificationsSpec } from './provision.js';
 export {
   API_KEY_PREFIX,
