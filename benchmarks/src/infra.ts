@@ -10,7 +10,7 @@ import {
   startNatsServer,
   type EmbeddedMariadb,
   type EmbeddedNats,
-} from '@sluice/cli';
+} from '@sluice/embedded';
 import { BENCH_TABLE_SQL } from './payloads.js';
 import type { ReceiverCommand, ReceiverStats } from './receiver.js';
 

@@ -8,7 +8,7 @@ import {
   uniqueName,
   waitFor,
   type SluiceProcess,
-} from '../harness/index.js';
+} from '@sluice/test-harness';
 
 const ROWS = 5_000;
 const BATCH = 10;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice, startMysql, startNats, startReceiver, uniqueName, waitFor } from '../harness/index.js';
+import { spawnSluice, startMysql, startNats, startReceiver, uniqueName, waitFor } from '@sluice/test-harness';
 
 const ROWS = 3_000;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice, startNats, startReceiver, uniqueName } from '../harness/index.js';
+import { spawnSluice, startNats, startReceiver, uniqueName } from '@sluice/test-harness';
 
 // HTTP ingest end to end through the real binary: `sluice keys create` makes a key, `sluice up` runs
 // the API with router and deliverer, a POST /v1/events arrives at a receiver signed, and verifies.

@@ -5,7 +5,13 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, test } from 'vitest';
 import { objectEvents, readNotification } from '@sluice/capture';
 import { ApiKeyStore, buildConfig, openApiKeys } from '@sluice/core';
-import { spawnSluice, startNats, startReceiver, uniqueName, type RecordedRequest } from '../harness/index.js';
+import {
+  spawnSluice,
+  startNats,
+  startReceiver,
+  uniqueName,
+  type RecordedRequest,
+} from '@sluice/test-harness';
 
 // Object-store notifications end to end through `sluice up`: AWS S3 records posted to the HTTP route
 // and MinIO records published to the source's NATS subject (as MinIO's NATS target does) arrive at a

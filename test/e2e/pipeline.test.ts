@@ -8,7 +8,7 @@ import {
   startReceiver,
   uniqueName,
   type RecordedRequest,
-} from '../harness/index.js';
+} from '@sluice/test-harness';
 
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;

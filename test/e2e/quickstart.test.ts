@@ -1,6 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice } from '../harness/index.js';
+import { spawnSluice } from '@sluice/test-harness';
 
 /**
  * README command 1 without the install step: `sluice up` with no configuration starts its own

@@ -15,7 +15,7 @@ export type {
 export { waitFor } from './wait.js';
 export type { WaitForOptions } from './wait.js';
 export { uniqueName } from './names.js';
-export { makeTempDir, removeTempDir } from './leftovers.js';
-export { spawnSluice, SLUICE_BIN } from './sluice.js';
+export { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js';
+export { spawnSluice, findSecretLeak, SLUICE_BIN } from './sluice.js';
 export type { SluiceProcess, SpawnSluiceOptions } from './sluice.js';
 export { storedMessages } from './streams.js';

@@ -1,7 +1,7 @@
 import { createPool } from 'mysql2/promise';
 import type { Pool } from 'mysql2/promise';
-import { startMariadb } from '../../packages/cli/src/embedded-mariadb.js';
-import type { EmbeddedMariadb, StartMariadbOptions } from '../../packages/cli/src/embedded-mariadb.js';
+import { startMariadb } from '@sluice/embedded';
+import type { EmbeddedMariadb, StartMariadbOptions } from '@sluice/embedded';
 import { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js';
 
 /** Options for {@link startMysql}. */

@@ -1,7 +1,7 @@
 import { connect as natsConnect } from '@nats-io/transport-node';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { startNatsServer } from '../../packages/cli/src/embedded-nats.js';
-import type { EmbeddedNats } from '../../packages/cli/src/embedded-nats.js';
+import { startNatsServer } from '@sluice/embedded';
+import type { EmbeddedNats } from '@sluice/embedded';
 import { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js';
 
 /** A throwaway nats-server with JetStream, from {@link startNats}. */

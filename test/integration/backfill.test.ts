@@ -21,7 +21,7 @@ import {
   type SluiceProcess,
   type TestMysql,
   type TestNats,
-} from '../harness/index.js';
+} from '@sluice/test-harness';
 
 // `sluice backfill` against a table that keeps changing while `sluice capture` streams it: every row
 // ends with an event carrying its current value, a SIGKILL midway and a rerun store every read once.

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import type { AttemptRecord } from '@sluice/deliverer';
 import { describe, expect, test } from 'vitest';
-import { spawnSluice, startNats, waitFor, type SluiceProcess } from '../harness/index.js';
+import { spawnSluice, startNats, waitFor, type SluiceProcess } from '@sluice/test-harness';
 import {
   attemptRecords,
   consumerIdle,

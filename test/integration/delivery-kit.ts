@@ -20,7 +20,7 @@ import {
 } from '@sluice/core';
 import { decodeAttempt, type AttemptRecord } from '@sluice/deliverer';
 import { Webhook } from 'standardwebhooks';
-import { uniqueName, type TestNats } from '../harness/index.js';
+import { uniqueName, type TestNats } from '@sluice/test-harness';
 
 // Shared by the delivery fault tests: a namespace provisioned on a test nats-server, deliveries
 // published exactly as the router writes them, the configuration a `sluice deliverer` child gets,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startMysql, startNats, startReceiver, uniqueName, waitFor } from '../harness/index.js';
+import { startMysql, startNats, startReceiver, uniqueName, waitFor } from '@sluice/test-harness';
 
 function isAlive(pid: number): boolean {
   try {

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { nkeys } from '@nats-io/transport-node';
 import { buildConfig, type NatsConfig } from '@sluice/core';
 import { stringify } from 'yaml';
-import { startNatsServer } from '../../packages/cli/src/embedded-nats.js';
-import { makeTempDir, removeTempDir, trackPid, untrackPid } from '../harness/leftovers.js';
+import { startNatsServer } from '@sluice/embedded';
+import { makeTempDir, removeTempDir, trackPid, untrackPid } from '@sluice/test-harness';
 
 // Servers with authorization, accounts or TLS for nats-security.test.ts: a configuration file written
 // into a throwaway directory, certificates made with the openssl CLI, JWTs signed here with nkeys.

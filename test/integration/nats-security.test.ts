@@ -15,7 +15,7 @@ import {
   uniqueName,
   waitFor,
   type RecordedRequest,
-} from '../harness/index.js';
+} from '@sluice/test-harness';
 import {
   makeCertificates,
   makeOperator,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findSecretLeak } from '../harness/sluice.js';
-import { spawnSluice } from '../harness/index.js';
+import { findSecretLeak, spawnSluice } from '@sluice/test-harness';
 
 // The harness check that makes every test spawning sluice a secret-leak test: a child whose logs (or
 // whose stdout, for the long-running roles) hold a whsec_, whsk_ or slk_ secret fails its test.

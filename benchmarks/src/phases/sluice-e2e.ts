@@ -1,5 +1,5 @@
 import type { Pool } from 'mysql2/promise';
-import { freePort } from '@sluice/cli';
+import { freePort } from '@sluice/embedded';
 import type { Receiver } from '../infra.js';
 import { ProcessMeter } from '../meter.js';
 import { insertSql } from '../payloads.js';

@@ -15,7 +15,7 @@ import {
   type Config,
 } from '@sluice/core';
 import { createApiServer, type ApiServer } from '../src/index.js';
-import { startNats, storedMessages, type TestNats } from '../../../test/harness/index.js';
+import { startNats, storedMessages, type TestNats } from '@sluice/test-harness';
 
 // Shared by the API integration tests: a nats-server, the API server on a free loopback port, one key
 // of each scope, and a record of every response body and log line, so that a test can check that no

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson, endpointsBucket, generateApiKey } from '@sluice/core';
 import { Kvm } from '@nats-io/kv';
-import { waitFor } from '../../../test/harness/index.js';
+import { waitFor } from '@sluice/test-harness';
 import { auth, isErrorShape, secretsIn, startApi, type ApiKit, type ApiResponse } from './api-kit.js';
 
 // The auth matrix over real HTTP: 401 without a valid key, 403 outside the key's scope, and the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../../test/harness/index.js';
+import { waitFor } from '@sluice/test-harness';
 import { isErrorShape, rawConnect, secretsIn, startApi, type ApiKit, type RawResponse } from './api-kit.js';
 
 // api.bodyLimitBytes is enforced while reading: a 10 MB Content-Length is refused before any body

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
 import { eventSubject, idempotencyBucket, ingestEventId } from '@sluice/core';
-import { waitFor } from '../../../test/harness/index.js';
+import { waitFor } from '@sluice/test-harness';
 import { auth, secretsIn, startApi, type ApiKit } from './api-kit.js';
 
 // Retried POSTs are stored once: inside the stream's duplicate window by JetStream's Msg-Id dedupe,

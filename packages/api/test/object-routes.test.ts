@@ -19,7 +19,7 @@ import {
   typeFromEventSubject,
   type Config,
 } from '@sluice/core';
-import { startNats, storedMessages, type TestNats } from '../../../test/harness/index.js';
+import { startNats, storedMessages, type TestNats } from '@sluice/test-harness';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { isErrorShape, secretsIn } from './api-kit.js';
 

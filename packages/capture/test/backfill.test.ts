@@ -2,7 +2,7 @@ import { createConnection } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { isSluiceError, mysqlSources, openBackfill, type Config } from '@sluice/core';
-import { uniqueName, waitFor } from '../../../test/harness/index.js';
+import { uniqueName, waitFor } from '@sluice/test-harness';
 import {
   Backfill,
   loadCheckpoint,

@@ -9,7 +9,7 @@ import {
   uniqueName,
   waitFor,
   type TestMysql,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { BinlogCapture } from '../src/index.js';
 import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, testConfig, waitForEvents } from './helpers.js';

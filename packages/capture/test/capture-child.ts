@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@sluice/core';
-import { waitFor } from '../../../test/harness/index.js';
-import { trackPid, untrackPid } from '../../../test/harness/leftovers.js';
+import { trackPid, untrackPid, waitFor } from '@sluice/test-harness';
 
 const CHILD = fileURLToPath(new URL('./fixtures/capture-child.mjs', import.meta.url));
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkpointsBucket } from '@sluice/core';
 import { Kvm } from '@nats-io/kv';
-import { startMysql, startNats, uniqueName, waitFor } from '../../../test/harness/index.js';
+import { startMysql, startNats, uniqueName, waitFor } from '@sluice/test-harness';
 import { loadCheckpoint } from '../src/index.js';
 import {
   provision,

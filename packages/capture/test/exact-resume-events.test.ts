@@ -7,7 +7,7 @@ import {
   waitFor,
   type TestMysql,
   type TestNats,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { loadCheckpoint, type Checkpoint } from '../src/index.js';
 import { reconciledFound, spawnCaptureChild } from './capture-child.js';
 import {

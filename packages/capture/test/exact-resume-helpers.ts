@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { buildConfig, type Config } from '@sluice/core';
-import { uniqueName, waitFor, type TestMysql, type TestNats } from '../../../test/harness/index.js';
+import { uniqueName, waitFor, type TestMysql, type TestNats } from '@sluice/test-harness';
 import { loadCheckpoint } from '../src/index.js';
 import type { StoredEvent } from './helpers.js';
 

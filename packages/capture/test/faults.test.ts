@@ -1,7 +1,7 @@
 import { Objm } from '@nats-io/obj';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, mysqlSources, oversizeBucket, type CloudEvent, type RowChange } from '@sluice/core';
-import { startMysql, startNats, uniqueName, waitFor } from '../../../test/harness/index.js';
+import { startMysql, startNats, uniqueName, waitFor } from '@sluice/test-harness';
 import { BinlogCapture } from '../src/index.js';
 import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, startCapture, testConfig, waitForEvents } from './helpers.js';

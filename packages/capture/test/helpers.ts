@@ -22,7 +22,7 @@ import {
   waitFor,
   type TestMysql,
   type TestNats,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 
 /** A configuration for one test: unique prefix (streams, KV bucket) and source id. */
 export function testConfig(

@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, eventsStream, type Config } from '@sluice/core';
-import { startMysql, startNats, uniqueName, waitFor, type TestMysql } from '../../../test/harness/index.js';
+import { startMysql, startNats, uniqueName, waitFor, type TestMysql } from '@sluice/test-harness';
 import { provision, testConfig } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/capture-stats-child.mjs', import.meta.url));

@@ -8,7 +8,7 @@ import {
   uniqueName,
   waitFor,
   type SluiceProcess,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { leaseKey, mayTake, type LeaseRecord } from '../src/capture-lease.js';
 import { provision, readEvents, testConfig } from './helpers.js';
 

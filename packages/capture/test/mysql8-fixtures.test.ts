@@ -8,7 +8,7 @@ import ZongJi, { type AnyBinlogEvent, type TableMapEvent } from '@vlasky/zongji'
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildConfig, cdcEventId, createLogger, type Config } from '@sluice/core';
-import { startNats, uniqueName, waitFor, type TestNats } from '../../../test/harness/index.js';
+import { startNats, uniqueName, waitFor, type TestNats } from '@sluice/test-harness';
 import {
   buildFixtures,
   fixturePath,

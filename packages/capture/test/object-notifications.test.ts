@@ -12,13 +12,7 @@ import {
   s3Sources,
   type Config,
 } from '@sluice/core';
-import {
-  startNats,
-  storedMessages,
-  uniqueName,
-  waitFor,
-  type TestNats,
-} from '../../../test/harness/index.js';
+import { startNats, storedMessages, uniqueName, waitFor, type TestNats } from '@sluice/test-harness';
 import { NotificationConsumer, objectEvents, readNotification } from '../src/index.js';
 import { recordingLogger } from './recording-logger.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMariadb, type EmbeddedMariadb } from '../../cli/src/embedded-mariadb.js';
-import { freePort } from '../../cli/src/free-port.js';
+import { startMariadb, type EmbeddedMariadb } from '@sluice/embedded';
+import { freePort } from '@sluice/embedded';
 import {
   makeTempDir,
   removeTempDir,
@@ -8,7 +8,7 @@ import {
   startNats,
   uniqueName,
   type TestMysql,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { checkMysql, preflight } from '../src/index.js';
 import { provision, startCapture, testConfig } from './helpers.js';
 

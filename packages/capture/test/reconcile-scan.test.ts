@@ -10,7 +10,7 @@ import {
   type Config,
 } from '@sluice/core';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startNats, uniqueName, type TestNats } from '../../../test/harness/index.js';
+import { startNats, uniqueName, type TestNats } from '@sluice/test-harness';
 import type { Checkpoint } from '../src/index.js';
 import { reconcileWithStream, type ReconcileOptions } from '../src/reconcile.js';
 

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { createLogger, eventsStream, mysqlSources, type CloudEvent, type Config } from '@sluice/core';
 import { BinlogCapture, type DdlChange } from '../src/index.js';
-import { uniqueName, waitFor } from '../../../test/harness/index.js';
+import { uniqueName, waitFor } from '@sluice/test-harness';
 import {
   provision,
   readEvents,

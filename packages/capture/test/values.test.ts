@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uniqueName } from '../../../test/harness/index.js';
+import { uniqueName } from '@sluice/test-harness';
 import { ofTable, provision, startCapture, testConfig, waitForEvents, serversForFile } from './helpers.js';
 
 const servers = serversForFile();

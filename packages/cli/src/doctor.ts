@@ -7,7 +7,7 @@ import {
   type Config,
   type MysqlSourceConfig,
 } from '@sluice/core';
-import { findBinary } from './embedded-process.js';
+import { findBinary } from '@sluice/embedded';
 
 interface Check {
   readonly ok: boolean;

@@ -1,17 +1,8 @@
+// The `sluice` binary as a library: the command line and the role wiring, for embedding sluice in
+// another Node process. Nothing else in the repository imports it; the binary is bin.ts.
 export { main, formatError, QUICKSTART_CONFIG } from './main.js';
 export type { CliIo } from './main.js';
 export { COMMANDS, helpText, parseCommandLine } from './args.js';
 export type { CommandSpec, ParsedArgs } from './args.js';
 export { startRoles } from './runtime.js';
 export type { Role, Runtime } from './runtime.js';
-export { startEmbedded } from './embedded.js';
-export type { EmbeddedServers } from './embedded.js';
-export { startDemoReceiver } from './demo-receiver.js';
-export type { DemoReceiver, DemoReceiverOptions } from './demo-receiver.js';
-export { runDoctor } from './doctor.js';
-export { freePort } from './free-port.js';
-export { startNatsServer } from './embedded-nats.js';
-export type { EmbeddedNats, StartNatsOptions } from './embedded-nats.js';
-export { startMariadb, EMBEDDED_CAPTURE_USER } from './embedded-mariadb.js';
-export type { EmbeddedMariadb, StartMariadbOptions } from './embedded-mariadb.js';
-export type { EmbeddedServer } from './embedded-process.js';

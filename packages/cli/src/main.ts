@@ -17,7 +17,7 @@ import { startDemoReceiver, type DemoReceiver } from './demo-receiver.js';
 import { runDoctor } from './doctor.js';
 import { runProvision } from './provision-command.js';
 import { runKeys } from './keys-command.js';
-import { startEmbedded, type EmbeddedServers } from './embedded.js';
+import { startEmbedded, type EmbeddedServers } from '@sluice/embedded';
 import { resolveMainKey, rolesNeedMainKey } from './main-key.js';
 import { startRoles, type Role } from './runtime.js';
 

@@ -23,15 +23,9 @@ import {
 import { decodeHealth, encodeAttempt, encodeHealth, type AttemptRecord } from '@sluice/deliverer';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort } from '../src/free-port.js';
+import { freePort } from '@sluice/embedded';
 import { main } from '../src/main.js';
-import {
-  makeTempDir,
-  removeTempDir,
-  startNats,
-  uniqueName,
-  type TestNats,
-} from '../../../test/harness/index.js';
+import { makeTempDir, removeTempDir, startNats, uniqueName, type TestNats } from '@sluice/test-harness';
 
 const HOUR = 3_600_000;
 

@@ -3,14 +3,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { AckWindowPublisher, eventSubject, eventsStream, provisionStreams, buildConfig } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/args.js';
-import { freePort } from '../src/free-port.js';
-import {
-  spawnSluice,
-  startMysql,
-  startNats,
-  startReceiver,
-  uniqueName,
-} from '../../../test/harness/index.js';
+import { freePort } from '@sluice/embedded';
+import { spawnSluice, startMysql, startNats, startReceiver, uniqueName } from '@sluice/test-harness';
 
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;

@@ -11,7 +11,7 @@ import {
   uniqueName,
   type TestMysql,
   type TestNats,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { startReplayServer } from '../../../test/fixtures/mysql8/replay-server.js';
 
 let nats: TestNats;

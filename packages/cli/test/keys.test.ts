@@ -4,7 +4,7 @@ import { ApiKeyStore, buildConfig, hashApiKey, openApiKeys, parseApiKey } from '
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { main } from '../src/main.js';
-import { makeTempDir, removeTempDir, startNats, type TestNats } from '../../../test/harness/index.js';
+import { makeTempDir, removeTempDir, startNats, type TestNats } from '@sluice/test-harness';
 
 // `sluice keys create | ls | revoke` against a real nats-server: the key is printed once, only its
 // hash is stored, and nothing but `create` ever prints a key or a hash.

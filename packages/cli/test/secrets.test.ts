@@ -21,7 +21,7 @@ import {
   startReceiver,
   uniqueName,
   type RecordedRequest,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 
 // The main key as the cli handles it (SLUICE_MAIN_KEY, the laptop key file of `sluice up`), and
 // `sluice endpoints secret | rotate-secret` against a real nats-server.

@@ -1,6 +1,6 @@
 import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
+import { startNats, startReceiver, waitFor, type TestNats } from '@sluice/test-harness';
 import {
   consumerIdle,
   newDeliverer,

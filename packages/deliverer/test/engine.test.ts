@@ -1,12 +1,6 @@
 import { dlqStream, deliveriesStream, retriesStream } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import {
-  startNats,
-  startReceiver,
-  waitFor,
-  type RecordedRequest,
-  type TestNats,
-} from '../../../test/harness/index.js';
+import { startNats, startReceiver, waitFor, type RecordedRequest, type TestNats } from '@sluice/test-harness';
 import { OperationalEventTypes } from '../src/index.js';
 import {
   attemptRecords,

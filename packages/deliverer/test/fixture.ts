@@ -45,7 +45,7 @@ import {
   type EndpointHealth,
   type OperationalData,
 } from '../src/index.js';
-import { uniqueName, type RecordedRequest, type TestNats } from '../../../test/harness/index.js';
+import { uniqueName, type RecordedRequest, type TestNats } from '@sluice/test-harness';
 
 // Shared by the in-process (deliverer.test.ts) and pool (pool.test.ts) integration tests: one setup,
 // deliveries published exactly as the router writes them, and the independent signature check.

@@ -17,7 +17,7 @@ import {
   waitFor,
   type TestNats,
   type TestReceiver,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { startFakeDns, type FakeDns } from './fake-dns.js';
 import {
   attemptRecords,

@@ -1,7 +1,7 @@
 import { deliveriesStream, endpointConsumer } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import type { Deliverer } from '../src/index.js';
-import { startNats, startReceiver, waitFor, type TestNats } from '../../../test/harness/index.js';
+import { startNats, startReceiver, waitFor, type TestNats } from '@sluice/test-harness';
 import {
   consumerIdle,
   newDeliverer,

@@ -32,7 +32,7 @@ import {
   type RecordedRequest,
   type TestNats,
   type TestReceiver,
-} from '../../../test/harness/index.js';
+} from '@sluice/test-harness';
 import { consumerIdle, newDeliverer, publishDelivery, readStream, type Setup } from './fixture.js';
 
 // Managed signing secrets end to end, against a real nats-server and receivers on port 0, in both

@@ -16,7 +16,7 @@ import {
 } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { Router } from '../src/index.js';
-import { startNats, uniqueName, waitFor, type TestNats } from '../../../test/harness/index.js';
+import { startNats, uniqueName, waitFor, type TestNats } from '@sluice/test-harness';
 
 const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 const PARTITIONS = 2;

@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createConnection } from 'mysql2/promise';
-import { startNatsServer } from '../src/embedded-nats.js';
-import { startMariadb } from '../src/embedded-mariadb.js';
+import { startNatsServer } from '../src/nats-server.js';
+import { startMariadb } from '../src/mariadb.js';
 import { freePort } from '../src/free-port.js';
 
 let dir: string;

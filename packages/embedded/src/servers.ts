@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { mysqlSources, type Config, type Logger } from '@sluice/core';
-import { startMariadb, type EmbeddedMariadb } from './embedded-mariadb.js';
-import { startNatsServer, type EmbeddedNats } from './embedded-nats.js';
+import { startMariadb, type EmbeddedMariadb } from './mariadb.js';
+import { startNatsServer, type EmbeddedNats } from './nats-server.js';
 
 /** The configuration with embedded servers filled in, and what was started. */
 export interface EmbeddedServers {

@@ -13,8 +13,8 @@ import {
   spawnServer,
   stopServer,
   waitForExit,
-} from './embedded-process.js';
-import type { EmbeddedServer } from './embedded-process.js';
+} from './process.js';
+import type { EmbeddedServer } from './process.js';
 
 /** Options for {@link startMariadb}. */
 export interface StartMariadbOptions {

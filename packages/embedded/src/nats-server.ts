@@ -10,8 +10,8 @@ import {
   readTail,
   spawnServer,
   stopServer,
-} from './embedded-process.js';
-import type { EmbeddedServer } from './embedded-process.js';
+} from './process.js';
+import type { EmbeddedServer } from './process.js';
 
 /** Options for {@link startNatsServer}. */
 export interface StartNatsOptions {
