@@ -43,3 +43,5 @@ export type {
   NotificationConsumerOptions,
   NotificationStats,
 } from './object-notifications/notification-consumer.js';
+export { readCaptureStatus, positionText } from './capture-status.js';
+export type { CaptureStatus } from './capture-status.js';

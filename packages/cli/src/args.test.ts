@@ -1,6 +1,7 @@
 import { isSluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, helpText, parseCommandLine } from './args.js';
+import { helpText, parseCommandLine } from './args.js';
+import { COMMANDS } from './commands.js';
 
 function usageError(argv: string[]): string {
   try {
@@ -12,8 +13,13 @@ function usageError(argv: string[]): string {
   throw new Error(`parseCommandLine(${JSON.stringify(argv)}) did not throw`);
 }
 
-// A command with required operands (`attempts <id>`) needs them to be a complete command line.
-const OPERANDS: Readonly<Record<string, string[]>> = { attempts: ['evt_1'], backfill: ['shop'] };
+// A command with required operands (`attempts <id>`) needs them to be a complete command line; one
+// with optional operands (`db [database]`) takes them all, so that one more is a stray.
+const OPERANDS: Readonly<Record<string, string[]>> = {
+  attempts: ['evt_1'],
+  backfill: ['shop'],
+  db: ['shop'],
+};
 const complete = (name: string): string[] => [name, ...(OPERANDS[name] ?? [])];
 
 describe('parseCommandLine', () => {
@@ -41,6 +47,14 @@ describe('parseCommandLine', () => {
   it('treats no arguments, --help, -h and help as the overview', () => {
     for (const argv of [[], ['--help'], ['-h'], ['help']])
       expect(parseCommandLine(argv)).toEqual({ command: undefined, values: { help: true } });
+  });
+
+  it('passes the arguments after -- on to the program of a pass-through command', () => {
+    const args = parseCommandLine(['db', 'shop', '-e', 'SELECT 1', '--', '--table', '-e', 'x']);
+    expect(args.operands).toEqual(['shop']);
+    expect(args.values.execute).toBe('SELECT 1');
+    expect(args.passThrough).toEqual(['--table', '-e', 'x']);
+    expect(usageError(['router', '--', 'x'])).toMatch(/unexpected argument "x"/);
   });
 
   it('refuses an unknown command with SLUICE_USAGE', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { COMMANDS, helpText } from './args.js';
+import { helpText } from './args.js';
+import { COMMANDS } from './commands.js';
 
 // docs/cli.md shows the help of every command verbatim; adding or changing a command or option
 // without updating the page fails here.

@@ -25,6 +25,11 @@ export interface Runtime {
   readonly done: Promise<void>;
   /** One line of counters for progress output. */
   stats(): Record<string, unknown>;
+  /**
+   * Once every capture source reads the binlog, the position each started from (source id → text);
+   * undefined before. Roles without capture are ready at once (`{}`).
+   */
+  readiness(): Record<string, string> | undefined;
   /** The HTTP API's base URL, when the api role runs (`http://127.0.0.1:8480`). */
   readonly apiUrl: string | undefined;
   /**
@@ -36,6 +41,7 @@ export interface Runtime {
 
 interface Part {
   readonly stop: () => Promise<void>;
+  readonly readiness?: () => Record<string, string> | undefined;
   readonly stats: () => Record<string, unknown>;
   readonly done?: Promise<void>;
   readonly url?: string;
@@ -85,6 +91,10 @@ export async function startRoles(
   return {
     done: fatal.length > 0 ? Promise.race(fatal) : new Promise<void>(() => {}),
     stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, unknown>,
+    readiness: () => {
+      const each = parts.map((p) => (p.readiness ? p.readiness() : {}));
+      return each.some((r) => r === undefined) ? undefined : Object.assign({}, ...each);
+    },
     apiUrl: parts.find((p) => p.url !== undefined)?.url,
     stop,
   };
@@ -143,6 +153,15 @@ async function startRole(
       for (const c of captures) await c.start();
       for (const n of notifications) await n.start();
       return {
+        readiness: () => {
+          const ready: Record<string, string> = {};
+          for (const [i, c] of captures.entries()) {
+            const s = c.stats() as { ready?: boolean; position?: string };
+            if (s.ready !== true) return undefined;
+            ready[mysqlSources(config)[i]!.id] = s.position ?? '';
+          }
+          return ready;
+        },
         stop: async () => {
           for (const n of notifications) await n.stop();
           for (const c of captures) await c.stop();

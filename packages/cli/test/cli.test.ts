@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { AckWindowPublisher, eventSubject, eventsStream, provisionStreams, buildConfig } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../src/args.js';
+import { COMMANDS } from '../src/commands.js';
 import { freePort } from '@sluice/embedded';
 import { spawnSluice, startMysql, startNats, startReceiver, uniqueName } from '@sluice/test-harness';
 

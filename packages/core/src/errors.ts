@@ -62,6 +62,8 @@ export const ErrorCodes = {
   SLUICE_CODEC: 'A message could not be encoded or decoded.',
   SLUICE_EMBEDDED_BINARY_MISSING: 'An embedded server binary (nats-server, mariadbd) is not installed.',
   SLUICE_EMBEDDED_START_FAILED: 'An embedded server did not start or did not become ready in time.',
+  SLUICE_EMBEDDED_IN_USE: 'The embedded data directory is already served by another process.',
+  SLUICE_NOT_RUNNING: 'The embedded servers an admin command would use are not running.',
   SLUICE_USAGE: 'The command line was not understood.',
   SLUICE_UNKNOWN_ENDPOINT: 'The command names an endpoint id that is not in the configuration.',
   SLUICE_ENDPOINT_URL_BLOCKED:

@@ -9,18 +9,34 @@ import { createServer } from 'node:net';
  * @returns A port number in the ephemeral range.
  */
 export function freePort(host = '127.0.0.1'): Promise<number> {
+  return probe(0, host).then((port) => {
+    if (port === undefined) throw new Error(`could not bind a port on ${host}`);
+    return port;
+  });
+}
+
+/**
+ * `preferred` when it is free right now on `host`, else a free port: `sluice up` keeps its embedded
+ * servers on the ports of the previous start, so URLs a user copied keep working.
+ */
+export async function preferredPort(preferred: number | undefined, host = '127.0.0.1'): Promise<number> {
+  if (preferred !== undefined && preferred > 0 && (await probe(preferred, host)) !== undefined)
+    return preferred;
+  return freePort(host);
+}
+
+// Listens on `port` (0: any) and closes again; the bound port, or undefined when it was taken.
+function probe(port: number, host: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRINUSE' && port !== 0 ? resolve(undefined) : reject(err),
+    );
+    server.listen({ port, host, exclusive: true }, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : undefined;
-      server.close((err) => {
-        if (err) reject(err);
-        else if (port === undefined) reject(new Error(`could not read the port bound on ${host}`));
-        else resolve(port);
-      });
+      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
+      server.close((err) => (err ? reject(err) : resolve(bound)));
     });
   });
 }

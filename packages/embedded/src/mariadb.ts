@@ -34,6 +34,11 @@ export interface StartMariadbOptions {
   stopTimeoutMs?: number;
   /** SQL statements run as root once, right after the data directory is first initialised. */
   initSql?: readonly string[];
+  /**
+   * Schemas the capture user may read (`GRANT SELECT ON <schema>.*`), so that it holds only what
+   * capture needs. @default every schema (`SELECT ON *.*`)
+   */
+  captureSchemas?: readonly string[];
   /** Path of the mariadbd executable. @default found in PATH, /usr/sbin or /usr/local/sbin */
   mariadbdBinary?: string;
   /** Path of the mariadb-install-db executable. @default found in PATH, /usr/sbin or /usr/local/sbin */
@@ -89,6 +94,14 @@ export async function startMariadb(opts: StartMariadbOptions): Promise<EmbeddedM
     );
   }
   await mkdir(paths.data, { recursive: true, mode: 0o700 });
+  // A second server on the same datadir fails on InnoDB's lock with a log only an expert reads.
+  if (await pingSocket(paths.socket).catch(() => false))
+    throw new SluiceError(
+      'SLUICE_EMBEDDED_IN_USE',
+      `a mariadbd already runs on ${dataDir} (socket ${paths.socket}): stop the other "sluice up" or ` +
+        'close the "sluice db" session that started it',
+      { details: { dataDir, socket: paths.socket } },
+    );
   const fresh = (await readdir(paths.data)).length === 0;
   // A data directory that was not initialised here (no credentials file yet) already has its schemas,
   // so initSql is for fresh directories only.
@@ -119,7 +132,7 @@ export async function startMariadb(opts: StartMariadbOptions): Promise<EmbeddedM
   }
 
   try {
-    await bootstrap(paths, state, opts.initSql ?? []);
+    await bootstrap(paths, state, opts.initSql ?? [], opts.captureSchemas);
   } catch (err) {
     await stopServer(server, 10_000).catch(() => undefined);
     throw startFailed(`could not create the sluice users or run initSql: ${(err as Error).message}`, err);
@@ -270,6 +283,7 @@ async function bootstrap(
   paths: InstancePaths,
   state: InstanceState,
   initSql: readonly string[],
+  captureSchemas: readonly string[] | undefined,
 ): Promise<void> {
   const conn = await createConnection({ socketPath: paths.socket, user: 'root', connectTimeout: 5_000 });
   try {
@@ -284,7 +298,14 @@ async function bootstrap(
     const capture = [EMBEDDED_CAPTURE_USER, '127.0.0.1'];
     await conn.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [...capture, state.capturePassword]);
     await conn.query('ALTER USER ?@? IDENTIFIED BY ?', [...capture, state.capturePassword]);
-    await conn.query('GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ?@?', capture);
+    await conn.query('GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ?@?', capture);
+    if (captureSchemas === undefined) await conn.query('GRANT SELECT ON *.* TO ?@?', capture);
+    else {
+      // Least privilege, as sluice doctor asks of every capture user (docs/errors.md#least-privilege).
+      await conn.query('REVOKE SELECT ON *.* FROM ?@?', capture);
+      for (const schema of captureSchemas)
+        await conn.query(`GRANT SELECT ON ${quoteIdentifier(schema)}.* TO ?@?`, capture);
+    }
     await conn.query('SET SESSION sql_log_bin = 1');
     if (!state.initialized) {
       for (const sql of initSql) await conn.query(sql);
@@ -294,4 +315,18 @@ async function bootstrap(
   } finally {
     await conn.end();
   }
+}
+
+function quoteIdentifier(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+/** The unix socket of the embedded mariadbd whose `dataDir` (as given to {@link startMariadb}) is this. */
+export function mariadbSocket(dataDir: string): string {
+  return instancePaths(resolve(dataDir)).socket;
+}
+
+/** True when a mariadbd answers as root on the socket of `dataDir`. */
+export async function mariadbAnswers(dataDir: string): Promise<boolean> {
+  return pingSocket(mariadbSocket(dataDir)).catch(() => false);
 }

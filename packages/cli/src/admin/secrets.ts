@@ -7,10 +7,10 @@ import {
   type EndpointSecrets,
 } from '@sluice/core';
 import { managedKinds } from '@sluice/deliverer';
-import type { AdminContext, AdminRun } from './admin-command.js';
-import { renderTable, type Column } from './admin-table.js';
-import { formatTime } from './admin-time.js';
-import { resolveMainKey } from './main-key.js';
+import type { AdminContext, AdminRun } from './context.js';
+import { renderTable, type Column } from './table.js';
+import { formatTime, parseDuration } from './time.js';
+import { resolveMainKey } from '../main-key.js';
 
 // `sluice endpoints secret <id>` and `sluice endpoints rotate-secret <id>`: the way an operator gets
 // an endpoint's secret to its receiver, and changes it without a gap (docs/signing.md). The only
@@ -19,17 +19,12 @@ import { resolveMainKey } from './main-key.js';
 /** How long the previous secret keeps signing next to a new one, by default: 24 h. */
 export const DEFAULT_OVERLAP_MS = 24 * 3_600_000;
 
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
 /**
  * Reads `--overlap`: a duration such as `30m`, `24h`, `7d`; `0s` ends the old secret at once.
  * @throws SluiceError `SLUICE_USAGE`
  */
 export function parseOverlap(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_OVERLAP_MS;
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(text);
-  if (!m) throw new SluiceError('SLUICE_USAGE', `--overlap "${text}" is not a duration (30m, 24h, 7d)`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+  return text === undefined ? DEFAULT_OVERLAP_MS : parseDuration('--overlap', text);
 }
 
 /** One line of `sluice endpoints secret`: a secret receivers verify with, or a public key. */

@@ -6,10 +6,10 @@ import {
   dlqStream,
   partitionFromDeliverySubject,
 } from '@sluice/core';
-import type { AdminContext } from './admin-command.js';
-import { scanStream } from './admin-scan.js';
-import { parseTime } from './admin-time.js';
-import type { ParsedArgs } from './args.js';
+import type { AdminContext } from './context.js';
+import { scanStream } from './scan.js';
+import { parseTime } from './time.js';
+import type { ParsedArgs } from '../command.js';
 
 // The DLQ is read from a start time on the server when --since is given. The stored time is the
 // NATS server's clock and Sluice-Failed-At the deliverer's: start this much earlier so that a clock

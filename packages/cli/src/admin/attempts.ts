@@ -1,9 +1,9 @@
 import { attemptsFilter, attemptsStream } from '@sluice/core';
 import { decodeAttempt, type AttemptRecord } from '@sluice/deliverer';
-import type { AdminPlanner, AdminRun } from './admin-command.js';
-import { readLatest } from './admin-scan.js';
-import { renderTable, type Column } from './admin-table.js';
-import { formatTime, parseCount } from './admin-time.js';
+import type { AdminPlanner, AdminRun } from './context.js';
+import { readLatest } from './scan.js';
+import { renderTable, type Column } from './table.js';
+import { formatTime, parseCount } from './time.js';
 
 /** Attempts `sluice attempts` shows when no `--limit` is given. */
 export const DEFAULT_ATTEMPTS_LIMIT = 50;

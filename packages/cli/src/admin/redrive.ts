@@ -9,7 +9,7 @@ import {
   isSluiceError,
   redriveMsgId,
 } from '@sluice/core';
-import type { AdminContext, AdminRun } from './admin-command.js';
+import type { AdminContext, AdminRun } from './context.js';
 import {
   deadLetters,
   filterOf,
@@ -17,9 +17,9 @@ import {
   matchesFilter,
   type DeadLetter,
   type DeadLetterFilter,
-} from './admin-dead-letter.js';
-import { parseCount } from './admin-time.js';
-import type { ParsedArgs } from './args.js';
+} from './dead-letter.js';
+import { parseCount } from './time.js';
+import type { ParsedArgs } from '../command.js';
 
 const PROGRESS_EVERY = 100;
 

@@ -9,10 +9,10 @@ import {
   type EndpointConfig,
 } from '@sluice/core';
 import { decodeHealth, encodeHealth, type EndpointHealth } from '@sluice/deliverer';
-import type { AdminContext, AdminPlanner, AdminRun } from './admin-command.js';
-import { parseOverlap, rotateSecret, showSecrets } from './admin-secrets.js';
-import { renderTable, type Column } from './admin-table.js';
-import { formatTime } from './admin-time.js';
+import type { AdminContext, AdminPlanner, AdminRun } from './context.js';
+import { parseOverlap, rotateSecret, showSecrets } from './secrets.js';
+import { renderTable, type Column } from './table.js';
+import { formatTime } from './time.js';
 
 /** One endpoint as `sluice endpoints` shows it. */
 export interface EndpointStatus {

@@ -1,6 +1,7 @@
 import { isSluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, helpText, parseCommandLine } from './args.js';
+import { helpText, parseCommandLine } from '../args.js';
+import { COMMANDS } from '../commands.js';
 
 function usageError(argv: string[]): string {
   try {

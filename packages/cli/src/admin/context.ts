@@ -1,11 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SluiceError, connectNats, provisionStreams, type Config } from '@sluice/core';
-import { planAttempts } from './admin-attempts.js';
-import { planDlq } from './admin-dlq.js';
-import { planEndpoints } from './admin-endpoints.js';
-import type { ParsedArgs } from './args.js';
-import type { CliIo } from './main.js';
+import type { CliIo, CommandContext, ParsedArgs } from '../command.js';
 
 /** What an admin command runs against once its command line has been checked. */
 export interface AdminContext {
@@ -31,31 +27,14 @@ export type AdminRun = (ctx: AdminContext) => Promise<number>;
  */
 export type AdminPlanner = (args: ParsedArgs, config: Config, nowMs: number) => AdminRun;
 
-const PLANNERS: Readonly<Record<string, AdminPlanner>> = {
-  dlq: planDlq,
-  attempts: planAttempts,
-  endpoints: planEndpoints,
-};
-
-/** True for the commands {@link runAdmin} runs: `dlq`, `attempts`, `endpoints`. */
-export function isAdminCommand(command: string): boolean {
-  return Object.hasOwn(PLANNERS, command);
-}
-
 /**
- * Runs an admin command: checks its command line, connects to NATS (`nats.url`), makes sure the
- * streams exist, runs it, and closes the connection.
- * @param nowMs the clock that relative times (`--since 2h`) and health records are read against.
+ * Runs an admin command: checks its command line, connects to NATS (`nats.url`, or the embedded
+ * server of `./.sluice`), makes sure the streams exist, runs it, and closes the connection.
  */
-export async function runAdmin(args: ParsedArgs, config: Config, io: CliIo, nowMs: number): Promise<number> {
-  const planner = args.command === undefined ? undefined : PLANNERS[args.command];
-  if (!planner) throw new SluiceError('SLUICE_USAGE', `"${args.command}" is not an admin command`);
-  const run = planner(args, config, nowMs);
-  if (config.nats.url === undefined)
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      `nats.url (SLUICE_NATS_URL) is required: "sluice ${args.command}" reads a running NATS server`,
-    );
+export async function runAdmin(planner: AdminPlanner, ctx: CommandContext): Promise<number> {
+  const { args, config, io } = ctx;
+  const run = planner(args, config, ctx.nowMs);
+  requireNats(ctx);
   const { nc, jsm } = await connectNats(config.nats, { name: `sluice-${args.command}` });
   try {
     // The streams may not exist yet on a fresh server; reading them must not fail for that.
@@ -73,4 +52,25 @@ export async function runAdmin(args: ParsedArgs, config: Config, io: CliIo, nowM
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Fails with what to do when a command that reads NATS has no server to read: no `nats.url`, or the
+ * embedded servers of `./.sluice` are stopped.
+ * @throws SluiceError `SLUICE_CONFIG_INVALID`, `SLUICE_NOT_RUNNING`
+ */
+export function requireNats(ctx: CommandContext): void {
+  const command = ctx.args.command ?? '';
+  if (ctx.local !== undefined && !ctx.local.running)
+    throw new SluiceError(
+      'SLUICE_NOT_RUNNING',
+      `"sluice ${command}" reads the embedded NATS server of ${ctx.local.label}, which runs only while ` +
+        '"sluice up" does: start it again (sluice up), or pass --config / SLUICE_NATS_URL for another server',
+    );
+  if (ctx.config.nats.url === undefined)
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `nats.url (SLUICE_NATS_URL) is required: "sluice ${command}" reads a running NATS server; run it ` +
+        'from the folder of a running "sluice up" (it records its servers in .sluice/), or pass --config',
+    );
 }

@@ -10,9 +10,9 @@ import {
   type Config,
   type MysqlSourceConfig,
 } from '@sluice/core';
-import type { ParsedArgs } from './args.js';
+import { COMMON_OPTIONS, type CliIo, type CommandSpec, type ParsedArgs } from '../command.js';
 import { ProgressReporter, formatSummary } from './backfill-report.js';
-import type { CliIo } from './main.js';
+import { requireNats } from '../admin/context.js';
 
 /** A checked `sluice backfill` command line. */
 export interface BackfillPlan {
@@ -116,3 +116,25 @@ export async function runBackfill(args: ParsedArgs, config: Config, io: CliIo): 
     await nc.close();
   }
 }
+
+/** `sluice backfill`. */
+export const backfillCommand: CommandSpec = {
+  name: 'backfill',
+  summary: "publish the rows a source's tables already hold as read events (chunked, resumable)",
+  usage: 'sluice backfill <source> [--tables DB.TABLE,…] [--chunk N] [--restart] [--json] [--config FILE]',
+  options: {
+    ...COMMON_OPTIONS,
+    tables: { type: 'string', description: 'only these tables (default: every table the source captures)' },
+    chunk: { type: 'string', description: 'rows per chunk, read and locked together (default 1000)' },
+    restart: { type: 'boolean', description: 'abandon an unfinished run of this source and start over' },
+    json: { type: 'boolean', description: 'print the final summary as JSON on stdout' },
+  },
+  operands: ['source'],
+  notes:
+    'Capture must be running (or have a checkpoint) for the source. Rows are share-locked while their\nevents are published, so a read never overtakes a live change of its row (docs/backfill.md).\nA rerun of an interrupted backfill continues where it stopped.',
+  configSource: 'local',
+  run: (ctx) => {
+    requireNats(ctx);
+    return runBackfill(ctx.args, ctx.config, ctx.io);
+  },
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderTable } from './admin-table.js';
+import { renderTable } from './table.js';
 
 describe('renderTable', () => {
   it('pads columns to their widest cell, prints - for a missing one, leaves no trailing blanks', () => {

@@ -6,11 +6,16 @@ import {
   openApiKeys,
   type ApiKeyRecord,
   type ApiKeyScope,
-  type Config,
 } from '@sluice/core';
-import { renderTable, type Column } from './admin-table.js';
-import type { ParsedArgs } from './args.js';
-import type { CliIo } from './main.js';
+import { renderTable, type Column } from '../admin/table.js';
+import { requireNats } from '../admin/context.js';
+import {
+  ADMIN_OPTIONS,
+  type CliIo,
+  type CommandContext,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../command.js';
 
 /** A key as `sluice keys` shows it: never the key, never its hash. */
 export type KeyView = Omit<ApiKeyRecord, 'hash'>;
@@ -31,13 +36,10 @@ type KeysRun = (store: ApiKeyStore, io: CliIo, json: boolean) => Promise<number>
  * to NATS directly (`nats.url`). `create` prints the key on stdout once; nothing else ever shows it.
  * @throws SluiceError `SLUICE_USAGE`, `SLUICE_CONFIG_INVALID`, `SLUICE_API_KEY_NOT_FOUND`
  */
-export async function runKeys(args: ParsedArgs, config: Config, io: CliIo, nowMs: number): Promise<number> {
-  const run = planKeys(args, nowMs);
-  if (config.nats.url === undefined)
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID',
-      'nats.url (SLUICE_NATS_URL) is required: "sluice keys" stores keys in a running NATS server',
-    );
+export async function runKeys(ctx: CommandContext): Promise<number> {
+  const { args, config, io } = ctx;
+  const run = planKeys(args, ctx.nowMs);
+  requireNats(ctx);
   const { nc } = await connectNats(config.nats, { name: 'sluice-keys' });
   try {
     return await run(new ApiKeyStore(await openApiKeys(nc, config.nats)), io, args.values.json === true);
@@ -109,3 +111,43 @@ function revoke(id: string, nowMs: number): KeysRun {
     return 0;
   };
 }
+
+/** `sluice keys`. */
+export const keysCommand: CommandSpec = {
+  name: 'keys',
+  summary: 'create, list and revoke the API keys of the HTTP API',
+  usage: [
+    'sluice keys create --scope ingest|read|admin [--name NAME] [--json]',
+    '       sluice keys [ls] [--json]',
+    '       sluice keys revoke <id> [--json]',
+  ].join('\n'),
+  options: {
+    ...ADMIN_OPTIONS,
+    scope: { type: 'string', description: 'what the key may do: ingest, read or admin (create)' },
+    name: { type: 'string', description: 'a label for the key, e.g. the service that uses it (create)' },
+  },
+  subcommands: [
+    {
+      name: 'ls',
+      summary: 'id, scope, name, creation and revocation time of every key (the default)',
+      operands: [],
+      options: [],
+    },
+    {
+      name: 'create',
+      summary: 'create a key and print it on stdout, once: only its hash is stored',
+      operands: [],
+      options: ['scope', 'name'],
+    },
+    {
+      name: 'revoke',
+      summary: 'revoke a key by its id: the API refuses it within about a second',
+      operands: ['id'],
+      options: [],
+    },
+  ],
+  notes:
+    'A key is slk_<id>_<secret>; send it as "Authorization: Bearer <key>". Keys live hashed in the\n<prefix>_apikeys KV bucket; every command here needs nats.url.',
+  configSource: 'local',
+  run: runKeys,
+};

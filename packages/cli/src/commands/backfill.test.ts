@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildConfig, isSluiceError } from '@sluice/core';
 import type { BackfillStatus, TableProgress } from '@sluice/capture';
-import { parseCommandLine } from './args.js';
-import { parseTables, planBackfill } from './backfill-command.js';
+import { parseCommandLine } from '../args.js';
+import { parseTables, planBackfill } from './backfill.js';
 import { ProgressReporter, formatSummary } from './backfill-report.js';
 
 const config = buildConfig(

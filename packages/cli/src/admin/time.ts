@@ -13,8 +13,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
  * @throws SluiceError `SLUICE_USAGE` for anything else.
  */
 export function parseTime(label: string, text: string, nowMs: number): number {
-  const rel = RELATIVE.exec(text);
-  if (rel) return nowMs - Math.round(Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS]);
+  const rel = durationMs(text);
+  if (rel !== undefined) return nowMs - rel;
   const ms = ISO.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(ms))
     throw new SluiceError(
@@ -22,6 +22,23 @@ export function parseTime(label: string, text: string, nowMs: number): number {
       `${label} "${text}" is neither an ISO 8601 time (2025-06-01T12:00:00Z) nor a duration ago (30m, 2h, 7d)`,
     );
   return ms;
+}
+
+/**
+ * Reads a duration (`30s`, `30m`, `2h`, `7d`, `1w`), e.g. `--overlap` or `--timeout`.
+ * @returns milliseconds.
+ * @throws SluiceError `SLUICE_USAGE` for anything else.
+ */
+export function parseDuration(label: string, text: string): number {
+  const ms = durationMs(text);
+  if (ms === undefined)
+    throw new SluiceError('SLUICE_USAGE', `${label} "${text}" is not a duration (30s, 30m, 24h, 7d)`);
+  return ms;
+}
+
+function durationMs(text: string): number | undefined {
+  const m = RELATIVE.exec(text);
+  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]) : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isSluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { formatTime, parseCount, parseTime } from './admin-time.js';
+import { formatTime, parseCount, parseTime } from './time.js';
 
 const NOW = Date.parse('2025-06-10T12:00:00Z');
 

@@ -1,5 +1,5 @@
 import { dlqStream } from '@sluice/core';
-import type { AdminPlanner, AdminRun } from './admin-command.js';
+import type { AdminPlanner, AdminRun } from './context.js';
 import {
   deadLetters,
   eventOf,
@@ -7,10 +7,10 @@ import {
   getDeadLetter,
   type DeadLetter,
   type DeadLetterFilter,
-} from './admin-dead-letter.js';
-import { planRedrive } from './admin-redrive.js';
-import { renderTable, type Column } from './admin-table.js';
-import { formatTime, parseCount } from './admin-time.js';
+} from './dead-letter.js';
+import { planRedrive } from './redrive.js';
+import { renderTable, type Column } from './table.js';
+import { formatTime, parseCount } from './time.js';
 
 /** Dead letters `dlq ls` shows when no `--limit` is given. */
 export const DEFAULT_DLQ_LIMIT = 100;
