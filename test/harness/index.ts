@@ -19,3 +19,4 @@ export { makeTempDir, removeTempDir, trackPid, untrackPid } from './leftovers.js
 export { spawnSluice, findSecretLeak, SLUICE_BIN } from './sluice.js';
 export type { SluiceProcess, SpawnSluiceOptions } from './sluice.js';
 export { storedMessages } from './streams.js';
+export { parseStrictJson, strictLogLines } from './json-lines.js';

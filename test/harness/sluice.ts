@@ -37,6 +37,11 @@ export interface SpawnSluiceOptions {
   readonly config?: Record<string, unknown>;
   /** Extra environment (merged over a copy of process.env without SLUICE_* variables). */
   readonly env?: Record<string, string>;
+  /**
+   * Working directory, for commands that share the `.sluice` folder of one `sluice up`.
+   * @default a new temporary directory
+   */
+  readonly cwd?: string;
 }
 
 /** How long a stop waits after SIGTERM before SIGKILL, ms. */
@@ -92,7 +97,7 @@ export async function spawnSluice(
   const child = spawn(process.execPath, [SLUICE_BIN, ...argv], {
     // The API of `sluice up` listens on a free port unless a test asks for one: tests run side by side.
     env: { ...env, SLUICE_API_PORT: '0', ...options.env },
-    cwd: dir,
+    cwd: options.cwd ?? dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid !== undefined) trackPid(child.pid);

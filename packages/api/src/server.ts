@@ -134,7 +134,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     }),
     async listen() {
       try {
-        await app.listen({ host: config.api.host, port: config.api.port, listenTextResolver: () => '' });
+        // fastify logs this line itself, once per address it listens on.
+        await app.listen({
+          host: config.api.host,
+          port: config.api.port,
+          listenTextResolver: (address) => `listening on ${address}`,
+        });
       } catch (cause) {
         throw new SluiceError(
           'SLUICE_API_LISTEN',
@@ -145,7 +150,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `http://${host}:${address.port}`;
-      logger.info({ url }, 'listening');
       return url;
     },
     async close() {

@@ -59,7 +59,7 @@ export async function startDemoReceiver(options: DemoReceiverOptions): Promise<D
         return;
       }
       received++;
-      options.print(describe(body));
+      options.print(describeEvent(body));
       res.writeHead(204).end();
     });
   });
@@ -82,17 +82,20 @@ function str(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function describe(body: Buffer): string {
+/**
+ * Two lines for a verified event: its type, subject and id, then what it carries — the row for a row
+ * change (`after`, or `before` for a delete), else its `data` as sent (HTTP ingest, object events).
+ */
+export function describeEvent(body: Buffer): string {
+  let ev: { id?: unknown; type?: unknown; subject?: unknown; data?: unknown; data_base64?: unknown };
   try {
-    const ev = JSON.parse(body.toString('utf8')) as {
-      id: string;
-      type: string;
-      subject?: string;
-      data?: { after?: unknown; before?: unknown };
-    };
-    const row = ev.data?.after ?? ev.data?.before;
-    return `✔ verified ${ev.type} ${ev.subject ?? ''} ${ev.id}\n    ${JSON.stringify(row)}`;
+    ev = JSON.parse(body.toString('utf8')) as typeof ev;
   } catch {
     return `✔ verified a non-JSON body of ${body.length} bytes`;
   }
+  const data = ev.data as { after?: unknown; before?: unknown } | undefined;
+  const isRow = typeof data === 'object' && data !== null && ('after' in data || 'before' in data);
+  const shown = isRow ? (data.after ?? data.before) : (ev.data ?? ev.data_base64 ?? null);
+  const subject = typeof ev.subject === 'string' ? `${ev.subject} ` : '';
+  return `✔ verified ${String(ev.type)} ${subject}${String(ev.id)}\n    ${JSON.stringify(shown)}`;
 }
