@@ -9,7 +9,7 @@ import {
   uniqueName,
   type TestMysql,
 } from '../../../test/harness/index.js';
-import { checkMysql, preflight } from '../src/index.js';
+import { checkMysql, preflight } from '../src/mysql/preflight.js';
 import { provision, startCapture, testConfig } from './helpers.js';
 
 let db: TestMysql;

@@ -9,11 +9,11 @@ import {
   type NatsConfig,
   type PubAck,
 } from '@sluice/core';
-import type { StreamFloor } from './reconcile-floor.js';
+import type { StreamFloor } from '../resume/reconcile-floor.js';
 import { classifyStatement, type DdlKind, type DdlObject, type StatementClass } from './ddl-statement.js';
-import type { TableFilter } from './schema-filter.js';
-import { maskLiterals, redactSecrets } from './sql-lexer.js';
-import type { OpenTransaction, TransactionTracker } from './transaction-tracker.js';
+import type { TableFilter } from '../tables/schema-filter.js';
+import { maskLiterals, redactSecrets } from '../mysql/sql-lexer.js';
+import type { OpenTransaction, TransactionTracker } from '../transactions/transaction-tracker.js';
 
 /** `data` of a DDL event (docs/events.md, "DDL events"). */
 export interface DdlChange {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildConfig, cdcEventId, createLogger, type CloudEvent, type PubAck } from '@sluice/core';
 import { DdlPublisher, ddlTarget, type DdlChange, type DdlOutcome } from './ddl-event.js';
 import { classifyStatement } from './ddl-statement.js';
-import { tableFilter } from './schema-filter.js';
-import { TransactionTracker, type OpenTransaction } from './transaction-tracker.js';
+import { tableFilter } from '../tables/schema-filter.js';
+import { TransactionTracker, type OpenTransaction } from '../transactions/transaction-tracker.js';
 
 const nats = buildConfig(JSON.stringify({ nats: { prefix: 'tst', partitions: 8 } }), {}).nats;
 

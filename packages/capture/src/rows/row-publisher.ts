@@ -8,12 +8,12 @@ import {
   type NatsConfig,
   type RowOperation,
 } from '@sluice/core';
-import type { EventSender } from './event-sender.js';
+import type { EventSender } from '../publish/event-sender.js';
 import { rowChange, type RawRow, type TableShape } from './row-change.js';
-import type { StreamFloor } from './reconcile-floor.js';
-import type { TableFilter } from './schema-filter.js';
-import { LastEventHold, type HeldEvent } from './transaction-hold.js';
-import type { OpenTransaction, TransactionTracker } from './transaction-tracker.js';
+import type { StreamFloor } from '../resume/reconcile-floor.js';
+import type { TableFilter } from '../tables/schema-filter.js';
+import { LastEventHold, type HeldEvent } from '../transactions/transaction-hold.js';
+import type { OpenTransaction, TransactionTracker } from '../transactions/transaction-tracker.js';
 
 /** Options of {@link RowPublisher}. */
 export interface RowPublisherOptions {
@@ -122,7 +122,7 @@ export class RowPublisher {
 function images(op: RowOperation, row: unknown): [RawRow | null, RawRow | null] {
   switch (op) {
     case 'insert':
-    case 'read': // never from the binlog: backfill publishes reads (backfill.ts)
+    case 'read': // never from the binlog: backfill publishes reads (backfill/backfill.ts)
       return [null, row as RawRow];
     case 'delete':
       return [row as RawRow, null];

@@ -26,11 +26,11 @@ import {
   type TableProgress,
 } from './backfill-progress.js';
 import { capturedTables, describeTables, type BackfillTable, type TableRef } from './backfill-tables.js';
-import { loadCheckpoint } from './checkpoint-store.js';
-import { mysqlOptions, redactUrl } from './mysql-url.js';
-import { normalizeRow, rowKey } from './row-change.js';
-import { tableFilter } from './schema-filter.js';
-import { checkConstraintLookup } from './table-catalog.js';
+import { loadCheckpoint } from '../resume/checkpoint-store.js';
+import { mysqlOptions, redactUrl } from '../mysql/mysql-url.js';
+import { normalizeRow, rowKey } from '../rows/row-change.js';
+import { tableFilter } from '../tables/schema-filter.js';
+import { checkConstraintLookup } from '../tables/table-catalog.js';
 
 /** Options of {@link Backfill}. */
 export interface BackfillOptions {
