@@ -7,23 +7,3 @@ export { Backfill } from './backfill/backfill.js';
 export type { BackfillOptions, BackfillStatus, BackfillSummary } from './backfill/backfill.js';
 export type { TableProgress } from './backfill/backfill-progress.js';
 export type { TableRef } from './backfill/backfill-tables.js';
-export { parseNotification, readNotification } from './object-notifications/notification-records.js';
-export type { Notification, ObjectRecord } from './object-notifications/notification-records.js';
-export {
-  objectEvent,
-  objectEventMessages,
-  objectEventType,
-  objectEvents,
-} from './object-notifications/object-event.js';
-export type {
-  ObjectEvent,
-  ObjectEventData,
-  ObjectEventType,
-  ObjectEvents,
-  ObjectSourceRef,
-} from './object-notifications/object-event.js';
-export { NotificationConsumer } from './object-notifications/notification-consumer.js';
-export type {
-  NotificationConsumerOptions,
-  NotificationStats,
-} from './object-notifications/notification-consumer.js';
