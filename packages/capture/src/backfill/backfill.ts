@@ -7,9 +7,7 @@ import { createConnection, type Connection, type RowDataPacket } from 'mysql2/pr
 import {
   AckWindowPublisher,
   SluiceError,
-  encodeEvent,
-  eventSubject,
-  partitionOf,
+  eventMessage,
   type CaptureConfig,
   type Logger,
   type NatsConfig,
@@ -257,8 +255,9 @@ export class Backfill {
         readAtMs,
         position: chunk.position,
       });
-      const subject = eventSubject(nats, partitionOf(key, nats.partitions), event.type);
-      publisher.publish(subject, encodeEvent(event), event.id).then(
+      // No Sluice-Source: a read is not one of the binlog's events for the reconcile scan.
+      const m = eventMessage(nats, event, key, null);
+      publisher.publish(m.subject, m.data, m.msgId, m.headers).then(
         (ack) => (ack.duplicate ? this.#deduplicated++ : this.#published++),
         (err: unknown) => (failure ??= err),
       );

@@ -131,7 +131,7 @@ export class BinlogSession {
     });
     this.#catalog = new TableCatalog(o.jsonLookup, o.logger);
     this.#ddl = new DdlPublisher({
-      send: (subject, event, headers) => this.#sender.send(subject, event, headers),
+      send: (address, event) => this.#sender.send(address, event),
       tracker: this.#tracker,
       nats: o.nats,
       sourceId: o.sourceId,
