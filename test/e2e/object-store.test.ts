@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, test } from 'vitest';
-import { objectEvents, readNotification } from '@sluice/capture';
+import { objectEvents, readNotification } from '@sluice/objects';
 import { ApiKeyStore, buildConfig, openApiKeys } from '@sluice/core';
 import {
   spawnSluice,

@@ -17,7 +17,7 @@ export interface BinlogReaderArgs {
 
 const args = JSON.parse(process.argv[2]!) as BinlogReaderArgs;
 const u = new URL(args.url);
-// The connection settings capture uses (capture/src/mysql-url.ts), so that values decode the same way.
+// The connection settings capture uses (capture/src/mysql/mysql-url.ts), so that values decode the same way.
 const zongji = new ZongJi({
   host: u.hostname,
   port: Number(u.port || 3306),

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { objectEventMessages, objectEvents, readNotification } from '@sluice/capture';
+import { objectEventMessages, objectEvents, readNotification } from '@sluice/objects';
 import { SluiceError, isSluiceError, s3Sources, type EventSpace } from '@sluice/core';
 import { parseJsonBody } from './json-body.js';
 import type { RouteDeps } from './route-deps.js';

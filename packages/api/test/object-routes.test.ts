@@ -4,7 +4,7 @@ import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { objectEvents, readNotification } from '@sluice/capture';
+import { objectEvents, readNotification } from '@sluice/objects';
 import {
   ApiKeyStore,
   EventHeaders,

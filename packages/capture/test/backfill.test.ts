@@ -3,14 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { isSluiceError, mysqlSources, openBackfill, type Config } from '@sluice/core';
 import { uniqueName, waitFor } from '@sluice/test-harness';
-import {
-  Backfill,
-  loadCheckpoint,
-  readEventId,
-  type BackfillOptions,
-  type BackfillRun,
-} from '../src/index.js';
-import { ProgressStore, newRun } from '../src/backfill-progress.js';
+import { Backfill, type BackfillOptions } from '../src/backfill/backfill.js';
+import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
+import { readEventId } from '../src/backfill/backfill-event.js';
+import type { BackfillRun } from '../src/backfill/backfill-progress.js';
+import { ProgressStore, newRun } from '../src/backfill/backfill-progress.js';
 import {
   ofTable,
   provision,

@@ -10,7 +10,7 @@ import {
   waitFor,
   type TestMysql,
 } from '@sluice/test-harness';
-import { BinlogCapture } from '../src/index.js';
+import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, testConfig, waitForEvents } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkpointsBucket } from '@sluice/core';
 import { Kvm } from '@nats-io/kv';
 import { startMysql, startNats, uniqueName, waitFor } from '@sluice/test-harness';
-import { loadCheckpoint } from '../src/index.js';
+import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
 import {
   provision,
   readEvents,

@@ -8,7 +8,7 @@ import {
   type TestMysql,
   type TestNats,
 } from '@sluice/test-harness';
-import { loadCheckpoint, type Checkpoint } from '../src/index.js';
+import { loadCheckpoint, type Checkpoint } from '../src/resume/checkpoint-store.js';
 import { reconciledFound, spawnCaptureChild } from './capture-child.js';
 import {
   changeOf,

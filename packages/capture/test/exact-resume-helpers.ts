@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { buildConfig, type Config } from '@sluice/core';
 import { uniqueName, waitFor, type TestMysql, type TestNats } from '@sluice/test-harness';
-import { loadCheckpoint } from '../src/index.js';
+import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
 import type { StoredEvent } from './helpers.js';
 
 /**

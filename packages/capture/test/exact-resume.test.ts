@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { eventsStream } from '@sluice/core';
 import { startMysql, startNats, uniqueName, waitFor, type TestMysql } from '@sluice/test-harness';
-import { loadCheckpoint } from '../src/index.js';
+import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
 import { reconciledFound, spawnCaptureChild, type CaptureChild, type LogLine } from './capture-child.js';
 import { exactConfig, expectExactlyOnce, prng, waitCaughtUp, waitPast } from './exact-resume-helpers.js';
 import { provision, readEvents } from './helpers.js';

@@ -13,7 +13,7 @@ import {
   type Config,
   type RowChange,
 } from '@sluice/core';
-import { BinlogCapture } from '../src/index.js';
+import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { afterAll, beforeAll } from 'vitest';
 import {
   startMysql,

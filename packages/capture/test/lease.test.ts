@@ -9,7 +9,7 @@ import {
   waitFor,
   type SluiceProcess,
 } from '@sluice/test-harness';
-import { leaseKey, mayTake, type LeaseRecord } from '../src/capture-lease.js';
+import { leaseKey, mayTake, type LeaseRecord } from '../src/resume/capture-lease.js';
 import { provision, readEvents, testConfig } from './helpers.js';
 
 const TTL_MS = 1_500;

@@ -18,10 +18,15 @@ import {
 } from '../../../test/fixtures/mysql8/build.js';
 import type { ExpectedTransaction } from '../../../test/fixtures/mysql8/fixture.js';
 import { startReplayServer, type ReplayServer } from '../../../test/fixtures/mysql8/replay-server.js';
-import { loadCheckpoint, mysqlOptions } from '../src/index.js';
-import { rawMysqlJson } from '../src/mysql-json.js';
-import { TransactionBoundaries } from '../src/transaction-boundaries.js';
-import { TransactionTracker, type BinlogPosition, type OpenTransaction } from '../src/transaction-tracker.js';
+import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
+import { mysqlOptions } from '../src/mysql/mysql-url.js';
+import { rawMysqlJson } from '../src/mysql/mysql-json.js';
+import { TransactionBoundaries } from '../src/transactions/transaction-boundaries.js';
+import {
+  TransactionTracker,
+  type BinlogPosition,
+  type OpenTransaction,
+} from '../src/transactions/transaction-tracker.js';
 import { provision, readEvents, startCapture, type StoredEvent } from './helpers.js';
 
 const SOURCE = 'mysql8';

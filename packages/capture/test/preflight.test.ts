@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMariadb, type EmbeddedMariadb } from '@sluice/embedded';
-import { freePort } from '@sluice/embedded';
+import { freePort, startMariadb, type EmbeddedMariadb } from '@sluice/embedded';
 import {
   makeTempDir,
   removeTempDir,
@@ -9,7 +8,7 @@ import {
   uniqueName,
   type TestMysql,
 } from '@sluice/test-harness';
-import { checkMysql, preflight } from '../src/index.js';
+import { checkMysql, preflight } from '../src/mysql/preflight.js';
 import { provision, startCapture, testConfig } from './helpers.js';
 
 let db: TestMysql;

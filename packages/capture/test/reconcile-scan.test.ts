@@ -11,8 +11,8 @@ import {
 } from '@sluice/core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNats, uniqueName, type TestNats } from '@sluice/test-harness';
-import type { Checkpoint } from '../src/index.js';
-import { reconcileWithStream, type ReconcileOptions } from '../src/reconcile.js';
+import type { Checkpoint } from '../src/resume/checkpoint-store.js';
+import { reconcileWithStream, type ReconcileOptions } from '../src/resume/reconcile.js';
 
 interface Logged {
   readonly msg: string;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { createLogger, eventsStream, mysqlSources, type CloudEvent, type Config } from '@sluice/core';
-import { BinlogCapture, type DdlChange } from '../src/index.js';
+import { BinlogCapture } from '../src/binlog/binlog-capture.js';
+import type { DdlChange } from '../src/ddl/ddl-event.js';
 import { uniqueName, waitFor } from '@sluice/test-harness';
 import {
   provision,

@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createApiServer } from '@sluice/api';
-import { BinlogCapture, NotificationConsumer } from '@sluice/capture';
+import { BinlogCapture } from '@sluice/capture';
+import { NotificationConsumer } from '@sluice/objects';
 import { Deliverer } from '@sluice/deliverer';
 import { Router } from '@sluice/router';
 import {

@@ -41,12 +41,11 @@ export {
   escapeToken,
   unescapeToken,
   DeliveryHeaders,
-  EventHeaders,
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
-export { eventMessage } from './event-message.js';
-export type { EventMessage, EventSpace } from './event-message.js';
+export { EventHeaders, eventAddress, eventMessage, readEventHeaders } from './event-message.js';
+export type { EventAddress, EventMessage, EventSpace } from './event-message.js';
 export {
   cdcEventId,
   ingestEventId,

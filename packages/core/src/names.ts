@@ -269,15 +269,6 @@ export function unescapeToken(token: string): string {
   );
 }
 
-/**
- * Headers every event message carries besides `Nats-Msg-Id` (the event id). Written by capture; the
- * reconcile scan on resume reads them without the payload (docs/decisions/0009-exact-resume.md).
- */
-export const EventHeaders = {
-  /** The configured id of the source that captured the event. */
-  source: 'Sluice-Source',
-} as const;
-
 /** Headers every delivery message carries besides `Nats-Msg-Id`. Written by the router, read by deliverers. */
 export const DeliveryHeaders = {
   eventId: 'Sluice-Event-Id',

@@ -1,5 +1,5 @@
 import type { PubAck } from '@sluice/core';
-import type { BinlogPosition, OpenTransaction } from './transaction-tracker.js';
+import type { BinlogPosition, OpenTransaction } from '../transactions/transaction-tracker.js';
 
 /**
  * Ids of this source's events found in the events stream after the checkpoint, with the stream

@@ -3,8 +3,8 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { SluiceError } from '@sluice/core';
 import { chunkQuery, toKeyValue, type KeyValue } from './backfill-query.js';
 import type { BackfillTable } from './backfill-tables.js';
-import { ColumnType } from './row-values.js';
-import type { RawRow } from './row-change.js';
+import { ColumnType } from '../mysql/row-values.js';
+import type { RawRow } from '../rows/row-change.js';
 
 /** One chunk read under share locks; the locks hold until {@link ChunkReader.release}. */
 export interface Chunk {

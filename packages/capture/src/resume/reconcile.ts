@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EventHeaders, SluiceError, eventsStream, type Logger, type NatsConfig } from '@sluice/core';
+import { SluiceError, eventsStream, readEventHeaders, type Logger, type NatsConfig } from '@sluice/core';
 import type { Checkpoint } from './checkpoint-store.js';
 import { StoredEvents } from './reconcile-floor.js';
 
@@ -147,9 +147,8 @@ async function scanFrom(
       }
       scan.scanned++;
       scan.lastSeq = m.seq;
-      const h = m.headers;
-      const id = h?.get('Nats-Msg-Id');
-      if (id && h?.get(EventHeaders.source) === o.sourceId) stored.add(id, m.seq);
+      const { id, sourceId } = readEventHeaders(m.headers);
+      if (id !== undefined && sourceId === o.sourceId) stored.add(id, m.seq);
       if (m.seq >= lastSeq || m.info.pending === 0) {
         scan.stop = 'end';
         break;

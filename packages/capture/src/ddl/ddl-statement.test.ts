@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyStatement } from './ddl-statement.js';
-import { maskLiterals, redactSecrets } from './sql-lexer.js';
+import { maskLiterals, redactSecrets } from '../mysql/sql-lexer.js';
 
 describe('classifyStatement', () => {
   it.each([

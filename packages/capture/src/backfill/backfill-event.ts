@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cdcEventType, type CloudEvent, type RowChange } from '@sluice/core';
-import type { TableShape } from './row-change.js';
+import type { TableShape } from '../rows/row-change.js';
 
 /** What identifies one read of one row. */
 export interface ReadIdentity {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RowChange, RowOperation } from '@sluice/core';
-import { normalizeValue, type ColumnSpec } from './row-values.js';
+import { normalizeValue, type ColumnSpec } from '../mysql/row-values.js';
 
 /** A table as the capturer knows it from its latest TableMap event. */
 export interface TableShape {

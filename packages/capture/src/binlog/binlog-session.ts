@@ -12,20 +12,24 @@ import {
   type Logger,
   type NatsConfig,
 } from '@sluice/core';
-import { DdlPublisher, type DdlOutcome } from './ddl-event.js';
-import { rawMysqlJson } from './mysql-json.js';
+import { DdlPublisher, type DdlOutcome } from '../ddl/ddl-event.js';
+import { rawMysqlJson } from '../mysql/mysql-json.js';
 import { unsupportedEvent, withUnsupportedCode } from './unsupported-events.js';
-import { EventSender } from './event-sender.js';
-import { mysqlOptions } from './mysql-url.js';
-import { OversizeStore } from './oversize.js';
-import type { StreamFloor } from './reconcile-floor.js';
-import { RowPublisher } from './row-publisher.js';
-import { zongjiExcludeSchema, type TableFilter } from './schema-filter.js';
-import { TableCatalog, type JsonColumnLookup } from './table-catalog.js';
-import type { StartPoint } from './checkpoint-store.js';
-import type { RotationLog } from './retention.js';
-import { TransactionBoundaries } from './transaction-boundaries.js';
-import { TransactionTracker, type BinlogPosition, type OpenTransaction } from './transaction-tracker.js';
+import { EventSender } from '../publish/event-sender.js';
+import { mysqlOptions } from '../mysql/mysql-url.js';
+import { OversizeStore } from '../publish/oversize.js';
+import type { StreamFloor } from '../resume/reconcile-floor.js';
+import { RowPublisher } from '../rows/row-publisher.js';
+import { zongjiExcludeSchema, type TableFilter } from '../tables/schema-filter.js';
+import { TableCatalog, type JsonColumnLookup } from '../tables/table-catalog.js';
+import type { StartPoint } from '../resume/checkpoint-store.js';
+import type { RotationLog } from '../retention/retention.js';
+import { TransactionBoundaries } from '../transactions/transaction-boundaries.js';
+import {
+  TransactionTracker,
+  type BinlogPosition,
+  type OpenTransaction,
+} from '../transactions/transaction-tracker.js';
 import { binlogEventChannel, describeBinlogEvent } from './binlog-event-channel.js';
 
 /** Options of {@link BinlogSession}. */
@@ -127,7 +131,7 @@ export class BinlogSession {
     });
     this.#catalog = new TableCatalog(o.jsonLookup, o.logger);
     this.#ddl = new DdlPublisher({
-      send: (subject, event, headers) => this.#sender.send(subject, event, headers),
+      send: (address, event) => this.#sender.send(address, event),
       tracker: this.#tracker,
       nats: o.nats,
       sourceId: o.sourceId,
@@ -264,7 +268,7 @@ export class BinlogSession {
 
   #onTableMap(ev: TableMapEvent): void {
     const lookup = this.#catalog.onTableMap(ev, this.#o.filter(ev.schemaName, ev.tableName));
-    if (!this.#o.isMariaDb) rawMysqlJson(ev); // sluice decodes MySQL's binary JSON (mysql-json.ts)
+    if (!this.#o.isMariaDb) rawMysqlJson(ev); // sluice decodes MySQL's binary JSON (mysql/mysql-json.ts)
     if (lookup === undefined) return;
     this.#pause('lookup');
     lookup.then(

@@ -10,18 +10,23 @@ import {
   type NatsConfig,
   type MysqlSourceConfig,
 } from '@sluice/core';
-import { CaptureLease } from './capture-lease.js';
+import { CaptureLease } from '../resume/capture-lease.js';
 import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
 import { BinlogSession } from './binlog-session.js';
-import { CheckpointWriter, loadCheckpoint, startPointFor, type Checkpoint } from './checkpoint-store.js';
-import { mysqlOptions, redactUrl } from './mysql-url.js';
-import { preflight } from './preflight.js';
-import { RetentionMonitor } from './retention-monitor.js';
-import { RotationLog, type RetentionStatus } from './retention.js';
-import { reconcileWithStream } from './reconcile.js';
-import { StreamFloor } from './reconcile-floor.js';
-import { tableFilter, type TableFilter } from './schema-filter.js';
-import { checkConstraintLookup } from './table-catalog.js';
+import {
+  CheckpointWriter,
+  loadCheckpoint,
+  startPointFor,
+  type Checkpoint,
+} from '../resume/checkpoint-store.js';
+import { mysqlOptions, redactUrl } from '../mysql/mysql-url.js';
+import { preflight } from '../mysql/preflight.js';
+import { RetentionMonitor } from '../retention/retention-monitor.js';
+import { RotationLog, type RetentionStatus } from '../retention/retention.js';
+import { reconcileWithStream } from '../resume/reconcile.js';
+import { StreamFloor } from '../resume/reconcile-floor.js';
+import { tableFilter, type TableFilter } from '../tables/schema-filter.js';
+import { checkConstraintLookup } from '../tables/table-catalog.js';
 
 /** Options of {@link BinlogCapture}. */
 export interface BinlogCaptureOptions {

@@ -1,19 +1,11 @@
 import type { RowsEvent } from '@vlasky/zongji';
-import {
-  cdcEvent,
-  cdcEventId,
-  EventHeaders,
-  eventSubject,
-  partitionOf,
-  type NatsConfig,
-  type RowOperation,
-} from '@sluice/core';
-import type { EventSender } from './event-sender.js';
+import { cdcEvent, cdcEventId, eventAddress, type NatsConfig, type RowOperation } from '@sluice/core';
+import type { EventSender } from '../publish/event-sender.js';
 import { rowChange, type RawRow, type TableShape } from './row-change.js';
-import type { StreamFloor } from './reconcile-floor.js';
-import type { TableFilter } from './schema-filter.js';
-import { LastEventHold, type HeldEvent } from './transaction-hold.js';
-import type { OpenTransaction, TransactionTracker } from './transaction-tracker.js';
+import type { StreamFloor } from '../resume/reconcile-floor.js';
+import type { TableFilter } from '../tables/schema-filter.js';
+import { LastEventHold, type HeldEvent } from '../transactions/transaction-hold.js';
+import type { OpenTransaction, TransactionTracker } from '../transactions/transaction-tracker.js';
 
 /** Options of {@link RowPublisher}. */
 export interface RowPublisherOptions {
@@ -40,12 +32,10 @@ const OPS: Record<string, RowOperation> = { writerows: 'insert', updaterows: 'up
  */
 export class RowPublisher {
   readonly #o: RowPublisherOptions;
-  readonly #headers: Record<string, string>;
   readonly #hold = new LastEventHold();
 
   constructor(o: RowPublisherOptions) {
     this.#o = o;
-    this.#headers = { [EventHeaders.source]: o.sourceId };
   }
 
   /**
@@ -109,10 +99,10 @@ export class RowPublisher {
     onNack: (err: unknown) => void,
   ): void {
     const event = cdcEvent(input);
-    const subject = eventSubject(this.#o.nats, partitionOf(input.key, this.#o.nats.partitions), event.type);
+    const address = eventAddress(this.#o.nats, event, input.key, this.#o.sourceId);
     const resume = this.#o.resume;
     resume?.published(tx);
-    this.#o.sender.send(subject, event, this.#headers).then((ack) => {
+    this.#o.sender.send(address, event).then((ack) => {
       resume?.acked(tx, ack);
       onAck(tx);
     }, onNack);
@@ -122,7 +112,7 @@ export class RowPublisher {
 function images(op: RowOperation, row: unknown): [RawRow | null, RawRow | null] {
   switch (op) {
     case 'insert':
-    case 'read': // never from the binlog: backfill publishes reads (backfill.ts)
+    case 'read': // never from the binlog: backfill publishes reads (backfill/backfill.ts)
       return [null, row as RawRow];
     case 'delete':
       return [row as RawRow, null];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { columnSpecOf, keyProblem, quoteIdent, selectExpression } from './backfill-tables.js';
-import { ColumnType } from './row-values.js';
+import { ColumnType } from '../mysql/row-values.js';
 
 const col = (name: string, dataType: string, precision: number | null = null) => ({
   name,

@@ -37,7 +37,7 @@ export interface ColumnSpec {
   readonly bits?: number;
   /**
    * True for a text column holding JSON: a MariaDB LONGTEXT carrying a `json_valid()` check (MariaDB's
-   * JSON is an alias, with no type of its own on the wire; see table-catalog.ts). MySQL's real JSON
+   * JSON is an alias, with no type of its own on the wire; see tables/table-catalog.ts). MySQL's real JSON
    * type is recognised by its type code and needs no flag.
    */
   readonly json: boolean;

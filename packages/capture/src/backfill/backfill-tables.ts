@@ -1,9 +1,9 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { SluiceError, type ErrorCode } from '@sluice/core';
-import type { TableShape } from './row-change.js';
-import { ColumnType, type ColumnSpec } from './row-values.js';
-import { SYSTEM_SCHEMAS, type TableFilter } from './schema-filter.js';
-import type { JsonColumnLookup } from './table-catalog.js';
+import type { TableShape } from '../rows/row-change.js';
+import { ColumnType, type ColumnSpec } from '../mysql/row-values.js';
+import { SYSTEM_SCHEMAS, type TableFilter } from '../tables/schema-filter.js';
+import type { JsonColumnLookup } from '../tables/table-catalog.js';
 
 /** A table named by schema and name. */
 export interface TableRef {

@@ -2,6 +2,7 @@ import {
   encodeEvent,
   type AckWindowPublisher,
   type CloudEvent,
+  type EventAddress,
   type Logger,
   type PubAck,
 } from '@sluice/core';
@@ -24,9 +25,8 @@ export interface EventSenderOptions {
 }
 
 interface Queued {
-  readonly subject: string;
+  readonly address: EventAddress;
   readonly event: CloudEvent;
-  readonly headers: Record<string, string> | undefined;
   readonly bytes: Uint8Array | undefined;
   readonly resolve: (ack: Promise<PubAck>) => void;
   readonly reject: (err: unknown) => void;
@@ -49,16 +49,18 @@ export class EventSender {
     this.#limit = payloadLimit(o.maxPayload);
   }
 
-  /** Publishes `event` (its id is the `Nats-Msg-Id`); resolves with its PubAck, or its reference's. */
-  send(subject: string, event: CloudEvent, headers?: Record<string, string>): Promise<PubAck> {
+  /**
+   * Publishes `event` at `address` (core's `eventAddress`: subject, Msg-Id, headers); resolves with its
+   * PubAck, or its reference's.
+   */
+  send(address: EventAddress, event: CloudEvent): Promise<PubAck> {
     let bytes: Uint8Array | undefined;
     if (this.#queue === undefined) {
       bytes = encodeEvent(event);
-      if (bytes.byteLength <= this.#limit)
-        return this.#o.publisher.publish(subject, bytes, event.id, headers);
+      if (bytes.byteLength <= this.#limit) return this.#publishAt(address, bytes);
     }
     return new Promise<PubAck>((resolve, reject) => {
-      const job: Queued = { subject, event, headers, bytes, resolve, reject };
+      const job: Queued = { address, event, bytes, resolve, reject };
       if (this.#queue !== undefined) {
         this.#queue.push(job);
         return;
@@ -96,9 +98,8 @@ export class EventSender {
   // Resolves as soon as the message is sent, with its PubAck still to come (wrapped, so that awaiting
   // this does not wait for it): the queue drains in order without waiting for acknowledgements.
   async #publish(job: Queued, bytes: Uint8Array): Promise<{ acked: Promise<PubAck> }> {
-    const { publisher, oversize, logger } = this.#o;
-    if (bytes.byteLength <= this.#limit)
-      return { acked: publisher.publish(job.subject, bytes, job.event.id, job.headers) };
+    const { oversize, logger } = this.#o;
+    if (bytes.byteLength <= this.#limit) return { acked: this.#publishAt(job.address, bytes) };
     const location = await oversize.put(job.event.id, bytes);
     logger.error(
       {
@@ -112,11 +113,15 @@ export class EventSender {
       'event larger than the server accepts: stored in the object store, published as a reference',
     );
     const reference = encodeEvent(oversizeReference(job.event, location));
-    const acked = publisher.publish(job.subject, reference, job.event.id, job.headers);
+    const acked = this.#publishAt(job.address, reference);
     void acked.then(
       () => this.#o.onOversize?.(),
       () => undefined,
     );
     return { acked };
+  }
+
+  #publishAt(a: EventAddress, body: Uint8Array): Promise<PubAck> {
+    return this.#o.publisher.publish(a.subject, body, a.msgId, a.headers);
   }
 }

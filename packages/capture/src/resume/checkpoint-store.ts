@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { SluiceError, type Logger } from '@sluice/core';
-import type { BinlogPosition } from './transaction-tracker.js';
+import type { BinlogPosition } from '../transactions/transaction-tracker.js';
 
 /**
  * A capture checkpoint as stored in the checkpoints KV bucket under the source id (JSON). It names a

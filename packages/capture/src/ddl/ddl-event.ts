@@ -1,19 +1,18 @@
 import type { MariadbGtidEvent, QueryEvent } from '@vlasky/zongji';
 import {
   cdcEventId,
-  EventHeaders,
-  eventSubject,
-  partitionOf,
+  eventAddress,
   type CloudEvent,
+  type EventAddress,
   type Logger,
   type NatsConfig,
   type PubAck,
 } from '@sluice/core';
-import type { StreamFloor } from './reconcile-floor.js';
+import type { StreamFloor } from '../resume/reconcile-floor.js';
 import { classifyStatement, type DdlKind, type DdlObject, type StatementClass } from './ddl-statement.js';
-import type { TableFilter } from './schema-filter.js';
-import { maskLiterals, redactSecrets } from './sql-lexer.js';
-import type { OpenTransaction, TransactionTracker } from './transaction-tracker.js';
+import type { TableFilter } from '../tables/schema-filter.js';
+import { maskLiterals, redactSecrets } from '../mysql/sql-lexer.js';
+import type { OpenTransaction, TransactionTracker } from '../transactions/transaction-tracker.js';
 
 /** `data` of a DDL event (docs/events.md, "DDL events"). */
 export interface DdlChange {
@@ -75,7 +74,7 @@ export interface DdlPublisherOptions {
    * Publishes through the session's ack window, in order with the rows (its `EventSender`, which also
    * handles an event larger than the server accepts); resolves with the PubAck.
    */
-  readonly send: (subject: string, event: CloudEvent, headers: Record<string, string>) => Promise<PubAck>;
+  readonly send: (address: EventAddress, event: CloudEvent) => Promise<PubAck>;
   readonly tracker: TransactionTracker;
   readonly nats: NatsConfig;
   readonly sourceId: string;
@@ -104,11 +103,9 @@ export interface DdlPublisherOptions {
  */
 export class DdlPublisher {
   readonly #o: DdlPublisherOptions;
-  readonly #headers: Record<string, string>;
 
   constructor(o: DdlPublisherOptions) {
     this.#o = o;
-    this.#headers = { [EventHeaders.source]: o.sourceId };
   }
 
   /**
@@ -162,12 +159,8 @@ export class DdlPublisher {
       tx: t.id,
       index,
     });
-    const subject = eventSubject(
-      this.#o.nats,
-      partitionOf(target.database, this.#o.nats.partitions),
-      event.type,
-    );
-    const acked = this.#o.send(subject, event, this.#headers);
+    // Partitioned by database: a schema's DDL keeps its order across its tables.
+    const acked = this.#o.send(eventAddress(this.#o.nats, event, target.database, this.#o.sourceId), event);
     this.#o.tracker.published(t);
     resume?.published(t);
     acked.then((ack) => {

@@ -1,8 +1,8 @@
 import type { TableMapEvent } from '@vlasky/zongji';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '@sluice/core';
-import type { TableShape } from './row-change.js';
-import { ColumnType, type ColumnSpec } from './row-values.js';
+import type { TableShape } from '../rows/row-change.js';
+import { ColumnType, type ColumnSpec } from '../mysql/row-values.js';
 
 const BLOB = 252;
 const EMPTY: ReadonlySet<string> = new Set();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { StoredEvents, StreamFloor, comparePositions } from './reconcile-floor.js';
-import type { BinlogPosition, OpenTransaction } from './transaction-tracker.js';
+import type { BinlogPosition, OpenTransaction } from '../transactions/transaction-tracker.js';
 
 const end = (pos: number, file = 'bin.000001'): BinlogPosition => ({ file, pos });
 function tx(id: string): OpenTransaction {

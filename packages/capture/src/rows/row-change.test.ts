@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changedColumns, rowChange, rowKey, type TableShape } from './row-change.js';
-import { ColumnType } from './row-values.js';
+import { ColumnType } from '../mysql/row-values.js';
 
 const shape: TableShape = {
   database: 'shop',

@@ -10,7 +10,7 @@ import {
 import { parseNotification, readNotification } from './notification-records.js';
 import { objectEventMessages, objectEventType, objectEvents, type ObjectEventData } from './object-event.js';
 
-const FIXTURES = new URL('../../../../test/fixtures/s3/', import.meta.url);
+const FIXTURES = new URL('../../../test/fixtures/s3/', import.meta.url);
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8'));
 const SOURCE = { id: 'media' };

@@ -7,9 +7,7 @@ import { createConnection, type Connection, type RowDataPacket } from 'mysql2/pr
 import {
   AckWindowPublisher,
   SluiceError,
-  encodeEvent,
-  eventSubject,
-  partitionOf,
+  eventMessage,
   type CaptureConfig,
   type Logger,
   type NatsConfig,
@@ -26,11 +24,11 @@ import {
   type TableProgress,
 } from './backfill-progress.js';
 import { capturedTables, describeTables, type BackfillTable, type TableRef } from './backfill-tables.js';
-import { loadCheckpoint } from './checkpoint-store.js';
-import { mysqlOptions, redactUrl } from './mysql-url.js';
-import { normalizeRow, rowKey } from './row-change.js';
-import { tableFilter } from './schema-filter.js';
-import { checkConstraintLookup } from './table-catalog.js';
+import { loadCheckpoint } from '../resume/checkpoint-store.js';
+import { mysqlOptions, redactUrl } from '../mysql/mysql-url.js';
+import { normalizeRow, rowKey } from '../rows/row-change.js';
+import { tableFilter } from '../tables/schema-filter.js';
+import { checkConstraintLookup } from '../tables/table-catalog.js';
 
 /** Options of {@link Backfill}. */
 export interface BackfillOptions {
@@ -257,8 +255,9 @@ export class Backfill {
         readAtMs,
         position: chunk.position,
       });
-      const subject = eventSubject(nats, partitionOf(key, nats.partitions), event.type);
-      publisher.publish(subject, encodeEvent(event), event.id).then(
+      // No Sluice-Source: a read is not one of the binlog's events for the reconcile scan.
+      const m = eventMessage(nats, event, key, null);
+      publisher.publish(m.subject, m.data, m.msgId, m.headers).then(
         (ack) => (ack.duplicate ? this.#deduplicated++ : this.#published++),
         (err: unknown) => (failure ??= err),
       );

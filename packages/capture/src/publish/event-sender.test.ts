@@ -4,6 +4,7 @@ import {
   decodeEvent,
   type AckWindowPublisher,
   type CloudEvent,
+  type EventAddress,
   type PubAck,
 } from '@sluice/core';
 import { EventSender } from './event-sender.js';
@@ -20,6 +21,11 @@ const event = (id: string, size: number): CloudEvent => ({
   datacontenttype: 'application/json',
   data: { op: 'insert', database: 'd', table: 't', primaryKey: ['id'], after: { b: 'x'.repeat(size) } },
 });
+
+const addressed = (e: CloudEvent): [EventAddress, CloudEvent] => [
+  { subject: 'subj', msgId: e.id, headers: {} },
+  e,
+];
 
 /** A publisher that records what it was given and acknowledges at once. */
 function fakePublisher(): { publisher: AckWindowPublisher; sent: CloudEvent[] } {
@@ -70,10 +76,10 @@ describe('EventSender', () => {
     const { publisher, sent } = fakePublisher();
     const { store, stored } = fakeStore();
     const { s, stalls } = sender(publisher, store);
-    await s.send('subj', event('a', 100));
+    await s.send(...addressed(event('a', 100)));
     expect(sent.map((e) => e.id)).toEqual(['a']);
     // Just under max_payload but without room for headers: offloaded, not handed to the server.
-    void s.send('subj', event('b', MAX_PAYLOAD - HEADER_ALLOWANCE_BYTES / 2 - 250));
+    void s.send(...addressed(event('b', MAX_PAYLOAD - HEADER_ALLOWANCE_BYTES / 2 - 250)));
     expect(stalls).toHaveLength(1);
     expect(sent).toHaveLength(1);
     expect(stored.size).toBe(0);
@@ -83,8 +89,8 @@ describe('EventSender', () => {
     const { publisher, sent } = fakePublisher();
     const { store, stored, release } = fakeStore();
     const { s, stalls, oversized } = sender(publisher, store);
-    const acks = [s.send('subj', event('small-1', 10)), s.send('subj', event('big', 10_000))];
-    acks.push(s.send('subj', event('small-2', 10)), s.send('subj', event('small-3', 10)));
+    const acks = [s.send(...addressed(event('small-1', 10))), s.send(...addressed(event('big', 10_000)))];
+    acks.push(s.send(...addressed(event('small-2', 10))), s.send(...addressed(event('small-3', 10))));
     expect(sent.map((e) => e.id)).toEqual(['small-1']); // the rest waits for the store
     expect(stalls).toHaveLength(1);
     release();
@@ -108,7 +114,7 @@ describe('EventSender', () => {
     });
     expect(oversized()).toBe(1);
     // Back to publishing directly.
-    await s.send('subj', event('small-4', 10));
+    await s.send(...addressed(event('small-4', 10)));
     expect(sent.at(-1)!.id).toBe('small-4');
     expect(stalls).toHaveLength(1);
   });
@@ -117,8 +123,8 @@ describe('EventSender', () => {
     const { publisher, sent } = fakePublisher();
     const { store, release } = fakeStore(new Error('no space'));
     const { s, oversized } = sender(publisher, store);
-    const big = s.send('subj', event('big', 10_000));
-    const after = s.send('subj', event('small', 10));
+    const big = s.send(...addressed(event('big', 10_000)));
+    const after = s.send(...addressed(event('small', 10)));
     release();
     await expect(big).rejects.toThrow('no space');
     await expect(after).rejects.toThrow('no space');

@@ -1,10 +1,17 @@
 import type { QueryEvent } from '@vlasky/zongji';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, cdcEventId, createLogger, type CloudEvent, type PubAck } from '@sluice/core';
+import {
+  buildConfig,
+  cdcEventId,
+  createLogger,
+  type CloudEvent,
+  type EventAddress,
+  type PubAck,
+} from '@sluice/core';
 import { DdlPublisher, ddlTarget, type DdlChange, type DdlOutcome } from './ddl-event.js';
 import { classifyStatement } from './ddl-statement.js';
-import { tableFilter } from './schema-filter.js';
-import { TransactionTracker, type OpenTransaction } from './transaction-tracker.js';
+import { tableFilter } from '../tables/schema-filter.js';
+import { TransactionTracker, type OpenTransaction } from '../transactions/transaction-tracker.js';
 
 const nats = buildConfig(JSON.stringify({ nats: { prefix: 'tst', partitions: 8 } }), {}).nats;
 
@@ -16,8 +23,9 @@ interface Sent {
 
 function setup(o: { include?: string[]; exclude?: string[] } = {}) {
   const sent: Sent[] = [];
-  const send = (subject: string, event: CloudEvent, headers: Record<string, string>) => {
+  const send = ({ subject, msgId, headers }: EventAddress, event: CloudEvent) => {
     expect(headers).toEqual({ 'Sluice-Source': 'src1' }); // what the reconcile scan looks for
+    expect(msgId).toBe(event.id);
     const ack = { seq: sent.length + 1, duplicate: false } as PubAck;
     return new Promise<PubAck>((resolve) =>
       sent.push({ subject, event: event as CloudEvent<DdlChange>, ack: () => resolve(ack) }),

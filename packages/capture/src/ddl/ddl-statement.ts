@@ -1,4 +1,4 @@
-import { sqlTokens, type SqlToken } from './sql-lexer.js';
+import { sqlTokens, type SqlToken } from '../mysql/sql-lexer.js';
 
 /** What a DDL statement does. */
 export type DdlKind = 'create' | 'alter' | 'drop' | 'rename' | 'truncate';
