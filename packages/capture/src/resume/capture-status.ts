@@ -42,7 +42,11 @@ export async function readCaptureStatus(
 }
 
 /** A binlog position as people read it: `0-1-42 (bin.000001:1234)`, or `bin.000001:1234` without GTID. */
-export function positionText(p: { readonly gtid?: string; readonly file: string; readonly pos: number }): string {
+export function positionText(p: {
+  readonly gtid?: string;
+  readonly file: string;
+  readonly pos: number;
+}): string {
   const filePos = `${p.file}:${p.pos}`;
   return p.gtid !== undefined && p.gtid !== '' ? `${p.gtid} (${filePos})` : filePos;
 }
