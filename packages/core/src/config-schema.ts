@@ -235,7 +235,7 @@ export const DelivererSchema = Type.Object(
     responseExcerptBytes: Type.Integer({ default: 1024, minimum: 0, maximum: 65_536 }),
     connectionsPerOrigin: Type.Integer({ default: 32, minimum: 1, maximum: 1024 }),
     // Where the POSTs run: on the main thread, or batched into a Piscina worker pool. The default is
-    // whichever the benchmark measured faster (design.md §7; docs/decisions/0006-delivery-worker-pool.md).
+    // whichever the benchmark measured faster (docs/decisions/0006-delivery-worker-pool.md).
     mode: Type.Union([Type.Literal('in-process'), Type.Literal('pool')], { default: 'pool' }),
     poolThreads: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
     poolBatch: Type.Integer({ default: 64, minimum: 1, maximum: 1024 }),

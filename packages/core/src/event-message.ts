@@ -19,7 +19,8 @@ export interface EventSpace extends NameSpace {
 
 /**
  * Builds the message of one event from any source: the subject's partition is the hash of `key`
- * (design.md §3), the `Sluice-Source` header names the configured source that produced it.
+ * (docs/decisions/0002-partitioning.md), the `Sluice-Source` header names the configured source that
+ * produced it.
  */
 export function eventMessage(
   space: EventSpace,
