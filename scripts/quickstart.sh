@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+echo "sluice quickstart: starting sluice up (embedded nats-server and mariadbd, a few seconds)…" >&2
 exec node packages/cli/dist/bin.js up "$@"

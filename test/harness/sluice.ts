@@ -64,7 +64,7 @@ const ROLES = new Set(['up', 'api', 'capture', 'router', 'deliverer']);
 /**
  * The secret leak in a child's output, if any: stderr (logs) must hold no secret prefix, and neither
  * must the stdout of a long-running role. Every test that spawns sluice is a secret-leak test through
- * this check (design.md I7).
+ * this check (I7 in docs/architecture.md).
  */
 export function findSecretLeak(args: readonly string[], stdout: string, stderr: string): string | undefined {
   const command = args.find((a) => !a.startsWith('-'));

@@ -15,7 +15,7 @@ const CAP = 10_000_000;
 // times the window to write; quick mode is a smoke test of the harness and ends its window early.
 const QUICK_CAP = 800_000;
 // Distinct from the bench server's server_id (1) and from capture's default (48151); each listener
-// needs its own or they kick each other off (field-notes.md).
+// needs its own or they kick each other off (docs/architecture.md, "Facts the design relies on").
 const CALIBRATION_SERVER_ID = 4_200_001;
 const READER_SERVER_ID = 4_200_002;
 

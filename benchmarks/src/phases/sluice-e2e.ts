@@ -216,8 +216,8 @@ export const e2eFanout10 = e2ePhase({
 
 /**
  * End to end at fan-out 10 with one endpoint refusing connections, default retry settings: what the
- * dead endpoint costs the nine healthy ones (design.md I6). Compared with e2e-fanout-10, the same
- * setup with ten healthy endpoints.
+ * dead endpoint costs the nine healthy ones (I6 in docs/architecture.md). Compared with
+ * e2e-fanout-10, the same setup with ten healthy endpoints.
  */
 export const e2eOneDead = e2ePhase({
   name: 'e2e-one-dead',

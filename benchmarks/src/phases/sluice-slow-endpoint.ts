@@ -9,7 +9,7 @@ const SLOW_ANSWER_MS = 10_000;
  * 1,000,000 deliveries waiting (20,000 in quick mode); endpoint 0 is the fast receiver with its own
  * pre-filled backlog. Counts endpoint 0's deliveries in the window — compare with `deliverer`, the same
  * fast endpoint alone — and reports the deliverer's peak RSS, which must not grow with the backlog:
- * the slow endpoint can hold only its own `maxInFlight` slots (design.md I5, I6).
+ * the slow endpoint can hold only its own `maxInFlight` slots (I5, I6 in docs/architecture.md).
  */
 export const slowEndpointPhase: Phase = {
   name: 'deliverer-slow-endpoint',

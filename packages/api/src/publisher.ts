@@ -28,7 +28,7 @@ const HEADER_ALLOWANCE_BYTES = 512;
  * retried: inside the stream's duplicate window JetStream drops the copy (`Nats-Msg-Id`), beyond it
  * the id found in the idempotency bucket answers `duplicate` without publishing. The bucket is
  * written after the PubAck; a crash in between can store a second copy once the window has passed,
- * with the same id (the documented duplicate, design.md I2).
+ * with the same id (the documented duplicate, I2 in docs/architecture.md).
  */
 export class EventPublisher {
   readonly #nc: NatsConnection;

@@ -40,10 +40,11 @@ interface Pending {
 const decoder = new TextDecoder();
 
 /**
- * Publishes to JetStream with a bounded window of outstanding PubAcks: each message goes out as a
- * core publish with a reply subject under one wildcard inbox, and the acks are matched as they come
- * back. This is ~7× cheaper per message than awaiting `js.publish()` (field-notes.md) and never holds
- * more than `window` unacknowledged messages. Callers check {@link full} and await {@link room}.
+ * Publishes to JetStream with a bounded window of outstanding PubAcks: each message goes out as a core
+ * publish with a reply subject under one wildcard inbox, and the acks are matched as they come back.
+ * This is ~7× cheaper per message than awaiting `js.publish()`
+ * (docs/decisions/0005-publish-window-and-delivery-seams.md) and never holds more than `window`
+ * unacknowledged messages. Callers check {@link full} and await {@link room}.
  *
  * On a timeout every outstanding publish fails together: a resend of one message could land after
  * later ones and break per-key order, so the caller restarts from its last checkpoint instead

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { ConfigProblem } from './config.js';
+import { SECRET_FORMAT } from './config-schema.js';
 import { NetworkPolicy, parseNetwork } from './network-policy.js';
 import { isValidTypePattern } from './type-pattern.js';
 
@@ -65,7 +66,7 @@ export function crossCheck(config: Item, problems: ConfigProblem[]): void {
         problems.push({
           path: `/endpoints/${i}/secret`,
           kind: 'format',
-          message: `the secret must decode to 24–64 bytes, got ${key.length}`,
+          message: `expected ${SECRET_FORMAT}; this one decodes to ${key.length} bytes`,
         });
     }
   }

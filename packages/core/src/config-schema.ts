@@ -4,7 +4,11 @@ import { Type, type Static } from '@sinclair/typebox';
 // (additionalProperties: false) so that a misspelt key is an error, not a silently ignored setting.
 // docs/configuration.md documents every key; config-docs.test.ts keeps the two in sync.
 
-const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description: 'identifier' });
+// Pattern errors say `expected <description>`: a description reads as what to write, not as a regex.
+const Id = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$',
+  description: 'an id: a letter or digit, then up to 63 letters, digits, _ or -',
+});
 const closed = { additionalProperties: false } as const;
 
 /** A retry schedule: the delay before each attempt, ms; the first is the delay of the first attempt. */
@@ -32,7 +36,11 @@ export const NatsSchema = Type.Object(
         description: 'NATS server URL(s), comma-separated. Absent → sluice starts an embedded nats-server.',
       }),
     ),
-    prefix: Type.String({ default: 'sluice', pattern: '^[a-z][a-z0-9_-]{0,31}$' }),
+    prefix: Type.String({
+      default: 'sluice',
+      pattern: '^[a-z][a-z0-9_-]{0,31}$',
+      description: 'a lower-case letter, then up to 31 of a–z, 0–9, _ or -',
+    }),
     partitions: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
     replicas: Type.Integer({ default: 1, minimum: 1, maximum: 5 }),
     eventsMaxAgeMs: Type.Integer({ default: 7 * 24 * 3600_000, minimum: 60_000 }),
@@ -106,7 +114,7 @@ export const MysqlSourceSchema = Type.Object(
 // A NATS subject MinIO can publish to: literal tokens or `*`, an optional trailing `>`.
 const NatsSubject = Type.String({
   pattern: '^(?:[^\\s.*>]+|\\*)(?:\\.(?:[^\\s.*>]+|\\*))*(?:\\.>)?$',
-  description: 'NATS subject, e.g. minio.events',
+  description: 'a NATS subject such as minio.events (tokens or *, and an optional trailing .>)',
 });
 
 /**
@@ -120,10 +128,13 @@ export const S3SourceSchema = Type.Object(
     kind: Type.Literal('s3'),
     nats: Type.Optional(Type.Object({ subject: NatsSubject }, closed)),
     buckets: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: 'bucket name' }), {
-        minItems: 1,
-        maxItems: 1000,
-      }),
+      Type.Array(
+        Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: 'a bucket name' }),
+        {
+          minItems: 1,
+          maxItems: 1000,
+        },
+      ),
     ),
   },
   closed,
@@ -132,12 +143,17 @@ export const S3SourceSchema = Type.Object(
 /** One item of `sources[]`: told apart by `kind` (`mysql` when absent). */
 export const SourceSchema = Type.Union([MysqlSourceSchema, S3SourceSchema]);
 
+/** What a signing secret looks like, as configuration errors say it. */
+export const SECRET_FORMAT =
+  'whsec_ followed by base64 of 24–64 random bytes (make one: echo "whsec_$(openssl rand -base64 32)")';
+const SECRET_PATTERN = '^whsec_[A-Za-z0-9+/]+={0,2}$';
+
 export const EndpointSchema = Type.Object(
   {
     id: Id,
     url: Type.String({ minLength: 1 }),
     // Absent → a secret sluice generates and keeps sealed in <prefix>_secrets (docs/signing.md).
-    secret: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' })),
+    secret: Type.Optional(Type.String({ pattern: SECRET_PATTERN, description: SECRET_FORMAT })),
     signing: Type.Union([Type.Literal('v1'), Type.Literal('v1a'), Type.Literal('both')], { default: 'v1' }),
     timeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
     connectTimeoutMs: Type.Integer({ default: 5_000, minimum: 100 }),
@@ -219,7 +235,7 @@ export const DelivererSchema = Type.Object(
     responseExcerptBytes: Type.Integer({ default: 1024, minimum: 0, maximum: 65_536 }),
     connectionsPerOrigin: Type.Integer({ default: 32, minimum: 1, maximum: 1024 }),
     // Where the POSTs run: on the main thread, or batched into a Piscina worker pool. The default is
-    // whichever the benchmark measured faster (design.md §7; docs/decisions/0006-delivery-worker-pool.md).
+    // whichever the benchmark measured faster (docs/decisions/0006-delivery-worker-pool.md).
     mode: Type.Union([Type.Literal('in-process'), Type.Literal('pool')], { default: 'pool' }),
     poolThreads: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
     poolBatch: Type.Integer({ default: 64, minimum: 1, maximum: 1024 }),

@@ -39,10 +39,10 @@ describe('sources of two kinds', () => {
 
   it("reports a key of the other kind against the item's own kind, once", () => {
     expect(problemsOf('sources:\n  - { id: m, kind: s3, url: "mysql://u:p@db:3306" }\n')).toEqual([
-      { path: '/sources/0/url', kind: 'unknown-key', message: 'unknown key' },
+      { path: '/sources/0/url', kind: 'unknown-key', message: 'unknown key for this `kind`' },
     ]);
     expect(problemsOf('sources:\n  - { id: s, url: "mysql://u:p@db:3306", buckets: [b] }\n')).toEqual([
-      { path: '/sources/0/buckets', kind: 'unknown-key', message: 'unknown key' },
+      { path: '/sources/0/buckets', kind: 'unknown-key', message: 'unknown key for this `kind`' },
     ]);
   });
 

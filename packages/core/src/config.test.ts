@@ -364,7 +364,7 @@ describe('parse errors', () => {
     expect(codeOf(() => buildConfig(text, {}))).toBe('SLUICE_CONFIG_PARSE');
   });
 
-  it('keeps the parser error as the cause and names the line', () => {
+  it('keeps the parser error as the cause and names the line and column', () => {
     let err: SluiceError | undefined;
     try {
       buildConfig('nats:\n  partitions: 3\n  url: [x\n', {}, 'sluice.yaml');
@@ -372,7 +372,7 @@ describe('parse errors', () => {
       err = e as SluiceError;
     }
     expect(err?.code).toBe('SLUICE_CONFIG_PARSE');
-    expect(err?.message).toMatch(/^sluice\.yaml is not valid YAML at line \d+/);
+    expect(err?.message).toMatch(/^sluice\.yaml is not valid YAML:\n {2}- line \d+, column \d+: /);
     expect(err?.cause).toBeInstanceOf(Error);
   });
 });

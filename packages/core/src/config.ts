@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { TypeGuard, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigSchema, ENV_SECTIONS, SourceSchema, type Config } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import { crossCheck, renamedKeys } from './config-checks.js';
+import { keyPlaces, nearest, unknownKeyMessage } from './config-hints.js';
+import { parseConfigYaml } from './config-yaml.js';
 
 /** One thing wrong with a configuration; {@link loadConfig} reports all of them at once. */
 export interface ConfigProblem {
@@ -30,8 +31,9 @@ export const RESERVED_ENV = new Set(['SLUICE_CONFIG', 'SLUICE_MAIN_KEY']);
 
 /**
  * Loads, merges (defaults ← file ← `SLUICE_*` environment), validates and deep-freezes the configuration.
- * @throws SluiceError `SLUICE_CONFIG_NOT_FOUND`, `SLUICE_CONFIG_PARSE`, or `SLUICE_CONFIG_INVALID` whose
- *   `details.problems` lists every {@link ConfigProblem} found.
+ * @throws SluiceError `SLUICE_CONFIG_NOT_FOUND`; `SLUICE_CONFIG_PARSE` naming the line, column and reason
+ *   of every YAML syntax error; or `SLUICE_CONFIG_INVALID` whose `details.problems` lists every
+ *   {@link ConfigProblem} found.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
   let text = options.text;
@@ -51,14 +53,8 @@ export function buildConfig(
   env: Readonly<Record<string, string | undefined>>,
   origin = 'config',
 ): Config {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (cause) {
-    const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0].line ?? '?'}` : '';
-    throw new SluiceError('SLUICE_CONFIG_PARSE', `${origin} is not valid YAML${where}`, { cause });
-  }
-  const problems: ConfigProblem[] = [];
+  let raw = parseConfigYaml(text, origin) ?? {};
+  let problems: ConfigProblem[] = [];
   if (typeof raw !== 'object' || Array.isArray(raw) || raw === null) {
     problems.push({ path: '/', kind: 'type', message: 'the configuration must be a YAML mapping' });
     raw = {};
@@ -82,6 +78,7 @@ export function buildConfig(
   // Cross-checks run even when the schema failed, so that one run reports every problem; they
   // therefore read the value defensively instead of trusting its type.
   crossCheck(withDefaults as Record<string, unknown>, problems);
+  problems = withoutEchoesOfMissingEnv(problems);
   if (problems.length > 0) {
     const list = problems.map((p) => `  - ${p.path}: ${p.message} [${p.kind}]`).join('\n');
     throw new SluiceError('SLUICE_CONFIG_INVALID', `${origin} has ${problems.length} problem(s):\n${list}`, {
@@ -89,6 +86,19 @@ export function buildConfig(
     });
   }
   return deepFreeze(withDefaults as Config);
+}
+
+/**
+ * Drops the problems a missing `${VAR}` causes at its own path: the placeholder became `''`, which
+ * then also fails the setting's own checks ("expected a URL"). The missing variable is the one thing
+ * to fix, so it is the one problem reported there.
+ */
+function withoutEchoesOfMissingEnv(problems: ConfigProblem[]): ConfigProblem[] {
+  const missing = problems.filter((p) => p.kind === 'env').map((p) => p.path);
+  if (missing.length === 0) return problems;
+  return problems.filter(
+    (p) => p.kind === 'env' || !missing.some((m) => p.path === m || p.path.startsWith(`${m}/`)),
+  );
 }
 
 /**
@@ -192,13 +202,19 @@ function schemaProblem(e: {
   const path = e.path === '' ? '/' : e.path;
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- every other error is a type mismatch
   switch (e.type) {
-    case ValueErrorType.ObjectAdditionalProperties:
-      return { path, kind: 'unknown-key', message: 'unknown key' };
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const siblings = TypeGuard.IsObject(e.schema) ? Object.keys(e.schema.properties) : [];
+      return { path, kind: 'unknown-key', message: unknownKeyMessage(path, siblings, places()) };
+    }
     case ValueErrorType.ObjectRequiredProperty:
       return { path, kind: 'required', message: 'is required' };
     case ValueErrorType.StringPattern:
     case ValueErrorType.StringFormat:
-      return { path, kind: 'format', message: `${e.message} (${describe(e.schema)})` };
+      return {
+        path,
+        kind: 'format',
+        message: typeof e.schema.description === 'string' ? `expected ${e.schema.description}` : e.message,
+      };
     case ValueErrorType.IntegerMinimum:
     case ValueErrorType.IntegerMaximum:
     case ValueErrorType.NumberMinimum:
@@ -220,10 +236,10 @@ function literals(schema: TSchema): string | undefined {
   return schema.anyOf.map((s) => String(s.const)).join(', ');
 }
 
-function describe(schema: TSchema): string {
-  return typeof schema.description === 'string'
-    ? schema.description
-    : String(schema.pattern ?? schema.format);
+let keyPlacesOfSchema: Map<string, string[]> | undefined;
+
+function places(): Map<string, string[]> {
+  return (keyPlacesOfSchema ??= keyPlaces(ConfigSchema));
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -287,10 +303,15 @@ function applyEnv(
     if (!name.startsWith('SLUICE_') || raw === undefined || RESERVED_ENV.has(name)) continue;
     const setting = known.get(name);
     if (!setting) {
+      // Compared without the common SLUICE_ that would make every two names look alike.
+      const near = nearest(
+        name.slice(7),
+        [...known.keys()].map((k) => k.slice(7)),
+      );
       problems.push({
         path: `env:${name}`,
         kind: 'unknown-key',
-        message: 'unknown SLUICE_* environment variable',
+        message: `unknown SLUICE_* environment variable${near ? `; did you mean SLUICE_${near}?` : ''}`,
       });
       continue;
     }

@@ -23,7 +23,7 @@ function digestId(parts: readonly string[]): string {
   return `evt_${h.digest('hex').slice(0, 32)}`;
 }
 
-/** The deterministic id of a CDC event (see design.md §2 and docs/decisions/0001-event-identity.md). */
+/** The deterministic id of a CDC event (docs/decisions/0001-event-identity.md). */
 export function cdcEventId(pos: CdcPosition): string {
   return digestId(['cdc', pos.sourceId, pos.transaction, String(pos.rowIndex)]);
 }

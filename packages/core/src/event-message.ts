@@ -43,7 +43,7 @@ export interface EventSpace extends NameSpace {
 
 /**
  * The address of one event from any producer: the subject's partition is the hash of `key`
- * (docs/events.md), the `Sluice-Source` header names `sourceId`. `null` leaves the header out, so that
+ * (docs/decisions/0002-partitioning.md), the `Sluice-Source` header names `sourceId`. `null` leaves the header out, so that
  * the reconcile scan of a binlog source does not count the event among the ones it published (backfill
  * reads: their ids never recur in the binlog, decision 0011).
  */

@@ -40,7 +40,8 @@ export function openBackfill(nc: NatsConnection, config: NatsConfig): Promise<KV
 
 /**
  * Opens (creating when missing) the KV bucket of rate-limit token counts. Keys are per second and die
- * with the bucket's max age: nats-server 2.9 ignores per-key TTLs (field notes).
+ * with the bucket's max age: nats-server 2.9 ignores per-key TTLs (docs/architecture.md, "Facts the
+ * design relies on").
  */
 export function openRateLimits(nc: NatsConnection, config: NatsConfig): Promise<KV> {
   return openBucket(nc, config, rateLimitBucket(config), { history: 1, ttl: 60_000 });
@@ -62,7 +63,7 @@ export function openSecrets(nc: NatsConnection, config: NatsConfig): Promise<KV>
 /**
  * Opens (creating when missing) the KV bucket remembering ingested event ids for `ttlMs`, and brings
  * an existing bucket's max age to `ttlMs`. The bucket's max age is the expiry: nats-server 2.9
- * ignores per-key TTLs (field notes).
+ * ignores per-key TTLs (docs/architecture.md, "Facts the design relies on").
  * @throws SluiceError `SLUICE_NATS_PROVISION`
  */
 export async function openIdempotency(nc: NatsConnection, config: NatsConfig, ttlMs: number): Promise<KV> {

@@ -5,9 +5,9 @@ import type { LoggingConfig } from './config-schema.js';
 export type { Logger };
 
 /**
- * Paths pino removes from every log line: signing secrets, credentials and signature headers must
- * never reach a log (design.md I7). Besides the values themselves: a delivery target's `keys`, opened
- * `secrets`, `sealed` records and ed25519 `privateKey`/`seed` fields, wherever one is logged by
+ * Paths pino removes from every log line: signing secrets, credentials and signature headers must never
+ * reach a log (I7 in docs/architecture.md). Besides the values themselves: a delivery target's `keys`,
+ * opened `secrets`, `sealed` records and ed25519 `privateKey`/`seed` fields, wherever one is logged by
  * mistake. Values inside strings (an error message) are not caught here; the e2e harness checks every
  * child's output for secret prefixes instead.
  */

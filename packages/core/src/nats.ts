@@ -4,7 +4,10 @@ import type { NatsConfig } from './config-schema.js';
 import { SluiceError } from './errors.js';
 import { natsSecurity, redactNatsUrl, type NatsSecurity } from './nats-auth.js';
 
-/** The oldest nats-server sluice runs on (Debian 12's package). See design.md §3. */
+/**
+ * The oldest nats-server sluice runs on (Debian 12's package). What 2.9 lacks, and so sluice never
+ * uses: "Facts the design relies on" in docs/architecture.md.
+ */
 export const MIN_NATS_SERVER_VERSION = '2.9.10';
 
 /** Compares dotted versions numerically (`2.10.1` > `2.9.10`); pre-release suffixes are ignored. */

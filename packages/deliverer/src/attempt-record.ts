@@ -1,8 +1,9 @@
 import { decodeJson, encodeJson } from '@sluice/core';
 
 /**
- * One delivery attempt as recorded on `SLUICE_ATTEMPTS` (subject `<prefix>.attempts.<endpoint>.<event id>`),
- * JSON-encoded. Never carries request headers, signatures or the body sent (design.md I7).
+ * One delivery attempt as recorded on `SLUICE_ATTEMPTS` (subject `<prefix>.attempts.<endpoint>.<event
+ * id>`), JSON-encoded. Never carries request headers, signatures or the body sent (I7 in
+ * docs/architecture.md).
  */
 export interface AttemptRecord {
   /** When the attempt started, ms since the epoch. */

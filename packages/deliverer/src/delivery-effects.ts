@@ -40,8 +40,9 @@ export interface DeadLetter {
 }
 
 /**
- * Everything the delivery engine writes besides acks: waiting retries, dead letters, attempt records
- * and operational events, all through one bounded window of outstanding PubAcks (design.md §7).
+ * Everything the delivery engine writes besides acks: waiting retries, dead letters, attempt records and
+ * operational events, all through one bounded window of outstanding PubAcks
+ * (docs/decisions/0005-publish-window-and-delivery-seams.md).
  */
 export class DeliveryEffects {
   readonly #nc: NatsConnection;

@@ -29,10 +29,10 @@ interface Pending {
 }
 
 /**
- * Sends deliveries through a Piscina pool of delivery workers, many per task: a thread hop costs
- * about as much as one POST (field notes), so one hop per delivery would double the CPU per delivery.
- * Deliveries are batched by a {@link Batcher}; each task's results come back as plain data and are
- * handed to the callers of {@link send}, who map them to outcomes on the main thread.
+ * Sends deliveries through a Piscina pool of delivery workers, many per task: a thread hop costs about
+ * as much as one POST, so one hop per delivery would double the CPU per delivery. Deliveries are
+ * batched by a {@link Batcher}; each task's results come back as plain data and are handed to the
+ * callers of {@link send}, who map them to outcomes on the main thread.
  * See docs/decisions/0006-delivery-worker-pool.md.
  */
 export class DeliveryPool implements DeliverySender {
@@ -40,7 +40,8 @@ export class DeliveryPool implements DeliverySender {
   readonly #options: DeliveryPoolOptions;
   // One batcher per endpoint: a task settles when its slowest POST does, so a batch that mixed a slow
   // endpoint with fast ones would hold the fast ones' acks and concurrency slots for the slow one's
-  // whole timeout (design.md I6). Endpoints are few and configured, so the map stays small.
+  // whole timeout (I6 in docs/architecture.md). Endpoints are few and configured, so the map stays
+  // small.
   readonly #batchers = new Map<DeliveryTarget, Batcher<Pending>>();
   readonly #onBatch: ((deliveries: number) => void) | undefined;
 

@@ -252,8 +252,8 @@ export class EndpointActor {
     const attempt = attemptRecord(ref, outcome, startedAt);
     this.#o.effects.record(attempt);
     if (attemptChannel.hasSubscribers) attemptChannel.publish(attempt);
-    // The record holds no header, signature or body (design.md I7). Debug: a dead endpoint would
-    // otherwise flood the log; the attempts stream keeps every one anyway.
+    // The record holds no header, signature or body (I7 in docs/architecture.md). Debug: a dead endpoint
+    // would otherwise flood the log; the attempts stream keeps every one anyway.
     if (this.#o.logger.isLevelEnabled('debug')) this.#o.logger.debug(attempt, 'delivery attempt');
     this.#settle(m, ref, outcome);
   }

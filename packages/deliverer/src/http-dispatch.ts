@@ -57,7 +57,8 @@ type Route =
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
- * POSTs through one undici `Pool` per origin and allow-list (keep-alive, no `fetch`: design.md §7).
+ * POSTs through one undici `Pool` per origin and allow-list (keep-alive, no `fetch`: see
+ * "Performance rules" in docs/architecture.md).
  * Redirects are never followed — a Pool has no redirect handling, so a 3xx is simply a status.
  *
  * The network policy is enforced here, at connect time: each URL is checked once (scheme,

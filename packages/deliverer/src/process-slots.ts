@@ -1,9 +1,10 @@
 /**
  * The deliverer process's request budget (`deliverer.concurrency`), shared by its endpoints. Every
  * endpoint is guaranteed a fair share of it (`limit / endpoints`), whatever the others hold: without
- * that, one slow endpoint would take every slot and starve the fast ones (design.md I6). Beyond its
- * share an endpoint may use whatever is free. The budget is therefore soft — at most twice `limit`
- * in flight — and the hard limit per endpoint is its consumer's `max_ack_pending` (decision 0007).
+ * that, one slow endpoint would take every slot and starve the fast ones (I6 in docs/architecture.md).
+ * Beyond its share an endpoint may use whatever is free. The budget is therefore soft — at most twice
+ * `limit` in flight — and the hard limit per endpoint is its consumer's `max_ack_pending` (decision
+ * 0007).
  */
 export class ProcessSlots {
   readonly limit: number;

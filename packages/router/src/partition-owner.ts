@@ -1,7 +1,7 @@
 /**
  * Which partitions of SLUICE_EVENTS this router process works on. Today one router owns them all;
- * lease-based ownership with rebalancing (design.md §5) replaces this function without touching the
- * router itself, which only ever asks for the set it owns.
+ * lease-based ownership with rebalancing (docs/decisions/0002-partitioning.md) replaces this function
+ * without touching the router itself, which only ever asks for the set it owns.
  */
 export interface PartitionOwnership {
   /** The partitions to consume now. */

@@ -45,7 +45,8 @@ const RETRYABLE_CODES = new Set<string>([
 
 /**
  * Classifies an error from zongji, mysql2, the publisher or preflight. Anything not known to be
- * transient is fatal: retrying a decode error or a bad position forever would hide it (design.md I8).
+ * transient is fatal: retrying a decode error or a bad position forever would hide it (I8 in
+ * docs/architecture.md).
  */
 export function classifyFailure(err: unknown): FailureAction {
   if (isSluiceError(err)) {

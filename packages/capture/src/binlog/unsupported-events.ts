@@ -2,8 +2,8 @@ import { SluiceError } from '@sluice/core';
 
 /**
  * Binlog events MySQL 8 writes that zongji cannot decode, by zongji event name. Each carries row
- * changes, so reading past one would lose them silently: capture stops with
- * `SLUICE_BINLOG_UNSUPPORTED` instead (design.md I8). Preflight refuses the settings that produce them.
+ * changes, so reading past one would lose them silently: capture stops with `SLUICE_BINLOG_UNSUPPORTED`
+ * instead (I8 in docs/architecture.md). Preflight refuses the settings that produce them.
  */
 const UNSUPPORTED: Readonly<
   Record<string, { readonly event: string; readonly cause: string; readonly fix: string }>

@@ -44,12 +44,12 @@ export function mayTake(held: LeaseRecord | undefined, me: string, nowMs: number
 }
 
 /**
- * The lease that makes one capturer per source active (design.md §4): compare-and-set on a KV entry,
- * renewed every third of its TTL. The holder trusts it only until its *monotonic* clock says the TTL
- * has passed since the start of its last successful renewal, so a process paused past its lease (GC,
- * SIGSTOP, a VM freeze) knows on waking that it may no longer publish — before it could learn so from
- * the server — while a standby waits for the holder's wall-clock expiry plus `skewMs`. Both together
- * keep two capturers from publishing for one source at once (decision 0008-capture-lease.md).
+ * The lease that makes one capturer per source active (docs/decisions/0008-capture-lease.md):
+ * compare-and-set on a KV entry, renewed every third of its TTL. The holder trusts it only until its
+ * *monotonic* clock says the TTL has passed since the start of its last successful renewal, so a process
+ * paused past its lease (GC, SIGSTOP, a VM freeze) knows on waking that it may no longer publish —
+ * before it could learn so from the server — while a standby waits for the holder's wall-clock expiry
+ * plus `skewMs`. Both together keep two capturers from publishing for one source at once.
  */
 export class CaptureLease {
   readonly #o: CaptureLeaseOptions;

@@ -26,8 +26,9 @@ const OPS: Record<string, RowOperation> = { writerows: 'insert', updaterows: 'up
 
 /**
  * Turns the rows of one rows event into CDC events and hands them to the ack-window publisher without
- * awaiting (design.md §7: one awaited publish per event caps the client near 17k/s). The newest event
- * of the open transaction is held back until the next one or the commit, which marks it as the last
+ * awaiting: one awaited publish per event caps the client near 17k/s
+ * (docs/decisions/0005-publish-window-and-delivery-seams.md). The newest event of the open
+ * transaction is held back until the next one or the commit, which marks it as the last
  * (docs/decisions/0010-transaction-metadata.md).
  */
 export class RowPublisher {
