@@ -59,7 +59,7 @@ describe('the first hour: sluice up and the commands of its folder', () => {
 
     const attempts = await sluice('attempts', 'demo', '--json');
     expect(attempts, attempts.stderr).toMatchObject({ code: 0 });
-    expect(JSON.stringify(JSON.parse(attempts.stdout))).toContain('"status":200');
+    expect(JSON.stringify(JSON.parse(attempts.stdout))).toContain('"delivered"');
 
     const dlq = await sluice('dlq', 'ls');
     expect(dlq, dlq.stderr).toMatchObject({ code: 0 });

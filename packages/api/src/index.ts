@@ -7,3 +7,4 @@ export { parseJsonBody, MAX_JSON_DEPTH } from './json-body.js';
 export type { JsonBody, TextSpan } from './json-body.js';
 export { INGEST_SOURCE } from './ingest-routes.js';
 export type { IngestResponse } from './ingest-routes.js';
+export { startApi } from './start-api.js';

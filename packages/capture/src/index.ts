@@ -9,3 +9,4 @@ export type { TableProgress } from './backfill/backfill-progress.js';
 export type { TableRef } from './backfill/backfill-tables.js';
 export { readCaptureStatus, positionText } from './resume/capture-status.js';
 export type { CaptureStatus } from './resume/capture-status.js';
+export { startCapture } from './start-capture.js';

@@ -1,20 +1,17 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createApiServer } from '@sluice/api';
-import { BinlogCapture } from '@sluice/capture';
-import { NotificationConsumer } from '@sluice/objects';
-import { Deliverer } from '@sluice/deliverer';
-import { Router } from '@sluice/router';
+import { startApi } from '@sluice/api';
+import { startCapture } from '@sluice/capture';
+import { startDeliverer } from '@sluice/deliverer';
+import { startObjectNotifications } from '@sluice/objects';
+import { startRouter } from '@sluice/router';
 import {
-  SluiceError,
   connectNats,
-  mysqlSources,
-  s3Sources,
-  openCheckpoints,
-  openLeases,
   provisionAll,
   type Config,
   type Logger,
   type MainKey,
+  type RoleContext,
+  type RoleHandle,
 } from '@sluice/core';
 
 /** A role a process can run. */
@@ -40,13 +37,7 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-interface Part {
-  readonly stop: () => Promise<void>;
-  readonly readiness?: () => Record<string, string> | undefined;
-  readonly stats: () => Record<string, unknown>;
-  readonly done?: Promise<void>;
-  readonly url?: string;
-}
+type Part = RoleHandle & { readonly url?: string };
 
 /** What the cli resolved from the environment for the roles. */
 export interface RoleOptions {
@@ -82,161 +73,58 @@ export async function startRoles(
       connections.push(nc);
       // nats.provision false: a user without create rights; streams and buckets are only looked up.
       if (connections.length === 1 && config.nats.provision) await provisionAll(nc, jsm, config);
-      parts.push(await startRole(role, config, nc, jsm, logger, options));
+      parts.push(await startRole(role, { config, nc, jsm, logger }, options));
     }
   } catch (err) {
     await stop();
     throw err;
   }
-  const fatal = parts.flatMap((p) => (p.done ? [p.done] : []));
+  const all = together(parts);
   return {
-    done: fatal.length > 0 ? Promise.race(fatal) : new Promise<void>(() => {}),
-    stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, unknown>,
-    readiness: () => {
-      const each = parts.map((p) => (p.readiness ? p.readiness() : {}));
-      return each.some((r) => r === undefined) ? undefined : Object.assign({}, ...each);
-    },
+    done: all.done ?? new Promise<void>(() => {}),
+    stats: () => all.stats(),
+    readiness: () => all.readiness?.(),
     apiUrl: parts.find((p) => p.url !== undefined)?.url,
     stop,
   };
 }
 
-async function startRole(
-  role: Role,
-  config: Config,
-  nc: NatsConnection,
-  jsm: Parameters<typeof provisionAll>[1],
-  logger: Logger,
-  options: RoleOptions,
-): Promise<Part> {
+/** Starts one role on its own connection: each role package's `start…()`, behind one shape. */
+async function startRole(role: Role, ctx: RoleContext, options: RoleOptions): Promise<Part> {
   switch (role) {
-    case 'api': {
-      const server = await createApiServer({ config, logger, nc });
+    case 'api':
+      return startApi(ctx);
+    case 'capture': {
+      // Binlog sources and object-store notifications over NATS: two producers, one role.
+      const binlog = await startCapture(ctx);
       try {
-        const url = await server.listen();
-        return { stop: () => server.close(), stats: () => server.stats(), url };
+        return together([binlog, await startObjectNotifications(ctx)]);
       } catch (err) {
-        await server.close();
+        await binlog.stop();
         throw err;
       }
     }
-    case 'capture': {
-      const checkpoints = await openCheckpoints(nc, config.nats);
-      // Every capture process takes its sources' leases: run two for a hot standby.
-      const leases = await openLeases(nc, config.nats);
-      const captures = mysqlSources(config).map((source) => {
-        if (source.url === undefined)
-          throw new SluiceError('SLUICE_CONFIG_INVALID', `source ${source.id} has no url`);
-        return new BinlogCapture({
-          source: { ...source, url: source.url },
-          nats: config.nats,
-          capture: config.capture,
-          nc,
-          checkpoints,
-          leases,
-          logger,
-        });
-      });
-      // Object-store sources over NATS (docs/object-store.md); those without `nats` are HTTP only.
-      const notifications = s3Sources(config).flatMap((source) =>
-        source.nats === undefined
-          ? []
-          : [
-              new NotificationConsumer({
-                source: { ...source, nats: source.nats },
-                nats: config.nats,
-                capture: config.capture,
-                nc,
-                logger,
-              }),
-            ],
-      );
-      for (const c of captures) await c.start();
-      for (const n of notifications) await n.start();
-      return {
-        readiness: () => {
-          const ready: Record<string, string> = {};
-          for (const [i, c] of captures.entries()) {
-            const s = c.stats() as { ready?: boolean; position?: string };
-            if (s.ready !== true) return undefined;
-            ready[mysqlSources(config)[i]!.id] = s.position ?? '';
-          }
-          return ready;
-        },
-        stop: async () => {
-          for (const n of notifications) await n.stop();
-          for (const c of captures) await c.stop();
-        },
-        stats: () => {
-          const all = captures.map((c) => c.stats());
-          const standby = all.filter((c) => c.role === 'standby').length;
-          const sum = (key: keyof NotificationConsumer['stats']): number =>
-            notifications.reduce((n, c) => n + c.stats[key], 0);
-          return {
-            rowsPublished: all.reduce((n, c) => n + c.rowsPublished, 0),
-            ...(standby > 0 ? { sourcesOnStandby: standby } : {}),
-            ...(notifications.length > 0
-              ? {
-                  objectEventsPublished: sum('events'),
-                  notificationRecordsSkipped: sum('skippedRecords'),
-                  notificationsInvalid: sum('invalid'),
-                  notificationsRefused: sum('refused'),
-                }
-              : {}),
-          };
-        },
-        // With no sources there is nothing to wait for; an already-resolved `done` would end the
-        // whole process, router and deliverer included, right after start-up.
-        ...(captures.length > 0
-          ? { done: Promise.all(captures.map((c) => c.done)).then(() => undefined) }
-          : {}),
-      };
-    }
-    case 'router': {
-      const router = new Router({
-        nc,
-        jsm,
-        nats: config.nats,
-        router: config.router,
-        subscriptions: config.subscriptions,
-        endpoints: config.endpoints,
-        logger,
-      });
-      await router.start();
-      return {
-        stop: () => router.stop(),
-        stats: () => ({
-          eventsRouted: router.stats.eventsRouted,
-          deliveriesPublished: router.stats.deliveriesPublished,
-        }),
-      };
-    }
-    case 'deliverer': {
-      const deliverer = new Deliverer({
-        nc,
-        jsm,
-        nats: config.nats,
-        deliverer: config.deliverer,
-        endpoints: config.endpoints,
-        subscriptions: config.subscriptions,
-        logger,
-        ...(options.mainKey ? { mainKey: options.mainKey } : {}),
-      });
-      await deliverer.start();
-      return {
-        stop: () => deliverer.stop(),
-        stats: () => {
-          const { delivered, retried, deadLettered, parked } = deliverer.stats;
-          const breakers = Object.entries(deliverer.breakers()).filter(([, state]) => state !== 'closed');
-          return {
-            delivered,
-            retried,
-            deadLettered,
-            parked,
-            ...(breakers.length ? { breakers: Object.fromEntries(breakers) } : {}),
-          };
-        },
-      };
-    }
+    case 'router':
+      return startRouter(ctx);
+    case 'deliverer':
+      return startDeliverer({ ...ctx, mainKey: options.mainKey });
   }
+}
+
+/** Several roles as one: stopped in order, stats merged, ready when all are, failed when one fails. */
+function together(parts: readonly RoleHandle[]): RoleHandle {
+  const fatal = parts.flatMap((p) => (p.done ? [p.done] : []));
+  return {
+    stop: async () => {
+      for (const p of parts) await p.stop();
+    },
+    stats: () => Object.assign({}, ...parts.map((p) => p.stats())) as Record<string, unknown>,
+    readiness: () => {
+      const each = parts.map((p) => (p.readiness ? p.readiness() : {}));
+      return each.some((r) => r === undefined)
+        ? undefined
+        : (Object.assign({}, ...each) as Record<string, string>);
+    },
+    ...(fatal.length > 0 ? { done: Promise.race(fatal) } : {}),
+  };
 }

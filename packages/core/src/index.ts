@@ -88,6 +88,7 @@ export { loadConfig, buildConfig, envSettings, RESERVED_ENV } from './config.js'
 export type { ConfigProblem, LoadConfigOptions } from './config.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
+export type { RoleContext, RoleHandle } from './role-handle.js';
 export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js';
 export type { ServerFacts, ConnectNatsOptions } from './nats.js';
 export { natsSecurity, redactNatsUrl } from './nats-auth.js';

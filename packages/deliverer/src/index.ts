@@ -35,3 +35,4 @@ export { HEALTHY, encodeHealth, decodeHealth } from './endpoint-health.js';
 export type { EndpointHealth } from './endpoint-health.js';
 export { DiagnosticsChannels } from './diagnostics.js';
 export type { EndpointStateMessage } from './diagnostics.js';
+export { startDeliverer } from './start-deliverer.js';

@@ -82,13 +82,13 @@ export function withEmbeddedUrls(
 
 /**
  * The schemas the embedded capture user needs SELECT on: the schema part of every `include` pattern of
- * the sources it serves, or undefined (every schema) when one of them captures everything or names
- * schemas by wildcard.
+ * the sources it serves (those without `url`, or with `embeddedUrl` filled in), or undefined (every
+ * schema) when one of them captures everything or names schemas by wildcard.
  */
-export function capturedSchemas(config: Config): string[] | undefined {
+export function capturedSchemas(config: Config, embeddedUrl?: string): string[] | undefined {
   const schemas = new Set<string>();
   for (const s of mysqlSources(config)) {
-    if (s.url !== undefined) continue;
+    if (s.url !== undefined && s.url !== embeddedUrl) continue;
     if (s.include.length === 0) return undefined;
     for (const pattern of s.include) {
       const schema = pattern.split('.')[0]!;

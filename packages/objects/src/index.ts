@@ -4,3 +4,4 @@ export { readNotification } from './notification-records.js';
 export { objectEventMessages, objectEvents } from './object-event.js';
 export { NotificationConsumer } from './notification-consumer.js';
 export type { NotificationConsumerOptions, NotificationStats } from './notification-consumer.js';
+export { startObjectNotifications } from './start-notifications.js';

@@ -4,3 +4,4 @@ export { RoutingTable } from './routing-table.js';
 export type { RouteTarget } from './routing-table.js';
 export { ownAllPartitions } from './partition-owner.js';
 export type { PartitionOwnership } from './partition-owner.js';
+export { startRouter } from './start-router.js';

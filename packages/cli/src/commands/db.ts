@@ -22,7 +22,9 @@ import { readLocalState } from '../local-state.js';
  */
 export async function runDb(ctx: CommandContext): Promise<number> {
   const { config, args, io } = ctx;
-  if (!mysqlSources(config).some((s) => s.url === undefined))
+  // From a `.sluice` folder the sources' URLs are the embedded server's, filled in from its record.
+  const recorded = ctx.local?.record.mariadb?.dataDir;
+  if (recorded === undefined && !mysqlSources(config).some((s) => s.url === undefined))
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',
       '"sluice db" opens the embedded database of "sluice up", and every source of this configuration ' +
@@ -37,8 +39,8 @@ export async function runDb(ctx: CommandContext): Promise<number> {
         details: { binary: 'mariadb', package: 'mariadb-client' },
       },
     );
-  const dataDir = resolve(ctx.io.cwd ?? process.cwd(), config.embedded.dataDir);
-  const mariadbDir = join(dataDir, 'mariadb');
+  const dataDir = ctx.local?.dir ?? resolve(ctx.io.cwd ?? process.cwd(), config.embedded.dataDir);
+  const mariadbDir = recorded ?? join(dataDir, 'mariadb');
   let started: EmbeddedMariadb | undefined;
   if (!(await mariadbAnswers(mariadbDir))) {
     const previous = (await readLocalState(dataDir))?.record;
@@ -47,7 +49,7 @@ export async function runDb(ctx: CommandContext): Promise<number> {
       dataDir: mariadbDir,
       port: await preferredPort(previous?.mariadb?.port),
       initSql: config.embedded.initSql,
-      captureSchemas: capturedSchemas(config),
+      captureSchemas: capturedSchemas(config, ctx.local?.record.mariadb?.captureUrl),
     });
     io.err('(binlog on, row format: what you write now is captured at the next "sluice up")');
   }
@@ -75,7 +77,7 @@ export async function runDb(ctx: CommandContext): Promise<number> {
 
 // The one schema the embedded sources capture, when there is exactly one (`shop` in the quick start).
 function defaultDatabase(ctx: CommandContext): string | undefined {
-  const schemas = capturedSchemas(ctx.config);
+  const schemas = capturedSchemas(ctx.config, ctx.local?.record.mariadb?.captureUrl);
   return schemas?.length === 1 ? schemas[0] : undefined;
 }
 
