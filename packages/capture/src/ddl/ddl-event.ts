@@ -1,6 +1,7 @@
 import type { MariadbGtidEvent, QueryEvent } from '@vlasky/zongji';
 import {
   cdcEventId,
+  ddlEventType,
   eventAddress,
   type CloudEvent,
   type EventAddress,
@@ -39,11 +40,6 @@ const FL_ROLLBACK_ALTER = 0x08;
 function isAlterPhase(tx: OpenTransaction): boolean {
   const gtid = (tx as { mariadbGtid?: MariadbGtidEvent }).mariadbGtid;
   return ((gtid?.flagsExtra ?? 0) & (FL_START_ALTER | FL_ROLLBACK_ALTER)) !== 0;
-}
-
-/** The CloudEvent type of a DDL event: `mysql.<database>.ddl`. */
-export function ddlEventType(database: string): string {
-  return `mysql.${database}.ddl`;
 }
 
 /**
