@@ -37,10 +37,14 @@ async function startLogged(config: Config, checkpoints: KV) {
   return Object.assign(capture, { lines, logs, healthy, [Symbol.asyncDispose]: () => capture.stop() });
 }
 
-async function setup(ddl: string, extra: Record<string, unknown> = {}) {
+async function setup(
+  ddl: string,
+  extra: Record<string, unknown> = {},
+  capture: Record<string, unknown> = {},
+) {
   const schema = uniqueName('ddl');
   await servers.db.query(`CREATE DATABASE ${schema}; ${ddl.replaceAll('$db', schema)}`);
-  const base = testConfig(servers.nats, servers.db, { source: { include: [schema], ...extra } });
+  const base = testConfig(servers.nats, servers.db, { source: { include: [schema], ...extra }, capture });
   // A one-second dedupe window: a DDL event or row published twice a second apart is stored twice.
   const config: Config = { ...base, nats: { ...base.nats, duplicateWindowMs: 1_000 } };
   const { checkpoints } = await provision(servers.nc, config);
@@ -270,8 +274,8 @@ describe('schema changes behind a stopped capturer', () => {
 });
 
 describe('DDL while capturing', () => {
-  it('publishes CREATE/DROP TABLE and routines, skips maintenance, warns on the unrecognised, keeps running', async () => {
-    const { schema, config, checkpoints } = await setup('');
+  it('publishes CREATE/DROP TABLE and routines, skips maintenance, warns on statement-based DML when told to skip it, keeps running', async () => {
+    const { schema, config, checkpoints } = await setup('', {}, { onStatementDml: 'skip' });
     const other = uniqueName('other'); // not captured: no events
     await using capture = await startLogged(config, checkpoints);
     await servers.db.query(`CREATE TABLE ${schema}.n (id INT PRIMARY KEY);
@@ -341,11 +345,16 @@ describe('DDL while capturing', () => {
     expect(all[4]!.event.type).toBe(`mysql.${schema}.ddl`);
     expect((all[4]!.event.data as unknown as DdlChange).database).toBe(schema);
 
-    await waitFor(() => capture.stats().ddlUnrecognised === 1, { message: 'unrecognised statement counted' });
-    const warnings = capture.logs().filter((l) => l.code === 'SLUICE_DDL_UNRECOGNISED');
+    await waitFor(() => capture.stats().statementDml === 1, { message: 'statement-based DML counted' });
+    const warnings = capture.logs().filter((l) => l.code === 'SLUICE_BINLOG_STATEMENT_DML');
     expect(warnings).toEqual([
-      expect.objectContaining({ level: 40, statement: `INSERT INTO ${schema}.n VALUES (2)` }),
+      expect.objectContaining({
+        level: 40,
+        tables: [`${schema}.n`],
+        statement: `INSERT INTO ${schema}.n VALUES (2)`,
+      }),
     ]);
+    expect(capture.stats().ddlUnrecognised).toBe(0);
     expect(capture.healthy()).toBe(true);
     expect(capture.stats().role).toBe('active');
   });

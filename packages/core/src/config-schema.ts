@@ -194,6 +194,9 @@ export const CaptureSchema = Type.Object(
     retentionCheckIntervalMs: Type.Integer({ default: 60_000, minimum: 0 }),
     retentionMarginFiles: Type.Integer({ default: 1, minimum: 0 }),
     retentionMarginMs: Type.Integer({ default: 6 * 3600_000, minimum: 0 }),
+    // DML written as SQL text on a captured table (a session with binlog_format=STATEMENT): its rows
+    // are in no row event. `fail` stops capture with SLUICE_BINLOG_STATEMENT_DML; `skip` warns.
+    onStatementDml: Type.Union([Type.Literal('fail'), Type.Literal('skip')], { default: 'fail' }),
   },
   closed,
 );

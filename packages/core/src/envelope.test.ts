@@ -1,12 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cdcEvent,
   cdcEventType,
+  ddlEventType,
   decodeEvent,
   encodeEvent,
   type CdcEventInput,
   type RowChange,
 } from './envelope.js';
+import { eventSubject, typeFromEventSubject, unescapeToken } from './names.js';
+import { compileTypePattern, isValidTypePattern } from './type-pattern.js';
 
 const change: RowChange = {
   op: 'update',
@@ -38,6 +42,53 @@ describe('cdcEventType', () => {
     expect(cdcEventType({ database: 'crm', table: 'customers', op: 'delete' })).toBe(
       'mysql.crm.customers.delete',
     );
+  });
+
+  it('gives a.b + c and a + b.c different types and subjects', () => {
+    const left = cdcEventType({ database: 'a.b', table: 'c', op: 'insert' });
+    const right = cdcEventType({ database: 'a', table: 'b.c', op: 'insert' });
+    expect(left).toBe('mysql.a%2Eb.c.insert');
+    expect(right).toBe('mysql.a.b%2Ec.insert');
+    const ns = { prefix: 'sluice' };
+    expect(eventSubject(ns, 0, left)).not.toBe(eventSubject(ns, 0, right));
+    expect(typeFromEventSubject(ns, eventSubject(ns, 0, left))).toBe(left);
+    expect(ddlEventType('a.b')).not.toBe(ddlEventType('a'));
+    expect(ddlEventType('a.b')).toBe('mysql.a%2Eb.ddl');
+  });
+
+  it('escapes the characters a subject token cannot hold, and the escape character', () => {
+    const type = (table: string) => cdcEventType({ database: 'shop', table, op: 'update' });
+    expect(type('order items')).toBe('mysql.shop.order%20items.update');
+    expect(type('*')).toBe('mysql.shop.%2A.update');
+    expect(type('>')).toBe('mysql.shop.%3E.update');
+    expect(type('100%')).toBe('mysql.shop.100%25.update');
+    expect(type('a%2Eb')).toBe('mysql.shop.a%252Eb.update'); // not the type of a table named `a.b`
+    expect(type('ünï_1-x')).toBe('mysql.shop.ünï_1-x.update');
+  });
+
+  it('maps every (database, table) pair to its own type, read back token by token', () => {
+    const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(name, name, (database, table) => {
+        const tokens = cdcEventType({ database, table, op: 'delete' }).split('.');
+        expect(tokens).toHaveLength(4);
+        expect(tokens[1]).not.toMatch(/[\s*>]/);
+        expect(tokens[2]).not.toMatch(/[\s*>]/);
+        expect([unescapeToken(tokens[1]!), unescapeToken(tokens[2]!)]).toEqual([database, table]);
+      }),
+    );
+  });
+
+  it('is matched by a pattern that spells the escaped name', () => {
+    const type = cdcEventType({ database: 'shop', table: 'order items', op: 'insert' });
+    for (const pattern of ['mysql.shop.order%20items.*', 'mysql.shop.*.insert', 'mysql.shop.>']) {
+      expect(isValidTypePattern(pattern)).toBe(true);
+      expect(compileTypePattern(pattern).matches(type)).toBe(true);
+    }
+    const dotted = cdcEventType({ database: 'a.b', table: 'c', op: 'insert' });
+    expect(compileTypePattern('mysql.a.b.*').matches(dotted)).toBe(false);
+    expect(compileTypePattern('mysql.a.*.insert').matches(dotted)).toBe(false);
+    expect(compileTypePattern('mysql.a%2Eb.c.*').matches(dotted)).toBe(true);
   });
 });
 

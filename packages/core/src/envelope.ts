@@ -2,6 +2,8 @@
  * The CloudEvents 1.0 envelope in JSON structured mode, with sluice's extension attributes.
  * https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md
  */
+import { escapeToken } from './names.js';
+
 export interface CloudEvent<D = unknown> {
   readonly specversion: '1.0';
   /** Deterministic event id; also the `Nats-Msg-Id` and the `webhook-id`. */
@@ -98,9 +100,23 @@ export interface CdcEventInput {
   readonly transactionCount?: number;
 }
 
-/** The CloudEvent type of a row change: `mysql.<database>.<table>.<op>`. */
+// Database and table names may hold any character (quoted identifiers), the dot included: joined as
+// they are, `a.b` + `c` and `a` + `b.c` would give one type, and one subscription would get both
+// tables' rows. Each name becomes one type token instead, escaped as a subject token is (`.`, `*`,
+// `>`, whitespace, control characters and `%` itself as `%XX` per UTF-8 byte): reversible, so no two
+// names share a token (docs/events.md, "Names in event types").
+
+/**
+ * The CloudEvent type of a row change: `mysql.<database>.<table>.<op>`, each name escaped to one
+ * token (`order items` → `order%20items`).
+ */
 export function cdcEventType(change: Pick<RowChange, 'database' | 'table' | 'op'>): string {
-  return `mysql.${change.database}.${change.table}.${change.op}`;
+  return `mysql.${escapeToken(change.database)}.${escapeToken(change.table)}.${change.op}`;
+}
+
+/** The CloudEvent type of a DDL event: `mysql.<database>.ddl`, the name escaped as in {@link cdcEventType}. */
+export function ddlEventType(database: string): string {
+  return `mysql.${escapeToken(database)}.ddl`;
 }
 
 /** Builds the CloudEvent for one row change. */

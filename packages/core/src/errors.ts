@@ -28,6 +28,8 @@ export const ErrorCodes = {
   SLUICE_BINLOG_STREAM: 'The binlog stream failed and could not be resumed.',
   SLUICE_BINLOG_UNSUPPORTED:
     'The server writes binlog events capture cannot decode (MySQL binlog_transaction_compression=ON or binlog_row_value_options=PARTIAL_JSON).',
+  SLUICE_BINLOG_STATEMENT_DML:
+    'The binlog holds an INSERT, UPDATE or DELETE on a captured table as SQL text (binlog_format=STATEMENT in a session); its rows cannot be captured.',
   SLUICE_BINLOG_POSITION_PURGED: 'The checkpointed binlog position is no longer on the server.',
   SLUICE_BINLOG_RETENTION_LOW:
     "The binlog file of capture's checkpoint is close to being purged by the server; a restart after the purge could not resume.",

@@ -56,7 +56,15 @@ export {
   objectEventId,
 } from './event-id.js';
 export type { CdcPosition, ObjectNotificationRef } from './event-id.js';
-export { cdcEvent, cdcEventType, encodeEvent, decodeEvent, encodeJson, decodeJson } from './envelope.js';
+export {
+  cdcEvent,
+  cdcEventType,
+  ddlEventType,
+  encodeEvent,
+  decodeEvent,
+  encodeJson,
+  decodeJson,
+} from './envelope.js';
 export type { CloudEvent, IngestCloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
 export { isValidTypePattern, compileTypePattern } from './type-pattern.js';
 export type { TypeMatcher } from './type-pattern.js';

@@ -68,6 +68,11 @@ export interface CaptureStats {
   readonly ddlEvents: number;
   /** Statements in the binlog reported with `SLUICE_DDL_UNRECOGNISED`. */
   readonly ddlUnrecognised: number;
+  /**
+   * DML statements on captured tables written as SQL text, skipped with a warning
+   * (`capture.onStatementDml: skip`): their rows were not captured.
+   */
+  readonly statementDml: number;
   /** Events over max_payload stored in the oversize object store and published as references (decision 0012). */
   readonly oversizeEvents: number;
   /** The checkpoint against the server's binlog retention, from the last check (decision 0012). */
@@ -103,7 +108,7 @@ export class BinlogCapture {
   #lastCheckpoint: Checkpoint | undefined;
   #rows = 0;
   #skippedBefore = 0;
-  readonly #ddl = { published: 0, unrecognised: 0 };
+  readonly #ddl = { published: 0, unrecognised: 0, 'statement-dml': 0 };
   #oversize = 0;
   readonly #rotations = new RotationLog();
   readonly #retention: RetentionMonitor;
@@ -200,6 +205,7 @@ export class BinlogCapture {
       rowsSkipped: this.#skippedBefore + (r?.resume.skipped ?? 0),
       ddlEvents: this.#ddl.published,
       ddlUnrecognised: this.#ddl.unrecognised,
+      statementDml: this.#ddl['statement-dml'],
       oversizeEvents: this.#oversize,
       retention: this.#retention.status,
       transactions: this.#transactionsBefore + (r?.session.transactions ?? 0),
@@ -356,7 +362,8 @@ export class BinlogCapture {
         onOversize: () => this.#oversize++,
         rotations: this.#rotations,
         onDdl: (outcome) => {
-          if (outcome === 'published' || outcome === 'unrecognised') this.#ddl[outcome]++;
+          if (outcome === 'published' || outcome === 'unrecognised' || outcome === 'statement-dml')
+            this.#ddl[outcome]++;
         },
       });
       this.#running = { session, writer, meta, resume };

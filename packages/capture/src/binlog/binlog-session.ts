@@ -138,6 +138,7 @@ export class BinlogSession {
       filter: o.filter,
       logger: o.logger,
       onSchemaChange: () => this.#catalog.schemaChanged(),
+      onStatementDml: o.capture.onStatementDml,
       ...(o.onDdl !== undefined ? { onOutcome: o.onDdl } : {}),
       ...(o.resume !== undefined ? { resume: o.resume } : {}),
     });
@@ -289,7 +290,8 @@ export class BinlogSession {
   }
 
   // A DDL statement's event is published before the boundaries see the query, which may commit its
-  // group: the tracker then holds the checkpoint until the event's PubAck.
+  // group: the tracker then holds the checkpoint until the event's PubAck. A statement-based DML that
+  // fails capture throws here, so the boundaries never see it and no checkpoint passes it.
   #onQuery(ev: QueryEvent): void {
     const tx = (): OpenTransaction => this.#boundaries.current(ev);
     const sent = this.#ddl.handle(ev, tx, this.#boundaries.file, this.#onDdlAck, this.#onNack);

@@ -21,7 +21,7 @@ interface Sent {
   ack: () => void;
 }
 
-function setup(o: { include?: string[]; exclude?: string[] } = {}) {
+function setup(o: { include?: string[]; exclude?: string[]; onStatementDml?: 'fail' | 'skip' } = {}) {
   const sent: Sent[] = [];
   const send = ({ subject, msgId, headers }: EventAddress, event: CloudEvent) => {
     expect(headers).toEqual({ 'Sluice-Source': 'src1' }); // what the reconcile scan looks for
@@ -44,6 +44,7 @@ function setup(o: { include?: string[]; exclude?: string[] } = {}) {
     logger: createLogger({ level: 'debug', pretty: false }, { write: (line: string) => logs.push(line) }),
     onSchemaChange: () => schemaChanges++,
     onOutcome: (x) => outcomes.push(x),
+    ...(o.onStatementDml !== undefined ? { onStatementDml: o.onStatementDml } : {}),
   });
   // One DDL group per statement, as MariaDB writes it: GTID event, then the query that ends it.
   let seq = 100;
@@ -129,18 +130,54 @@ describe('DdlPublisher', () => {
 
   it('reports an unrecognised statement with its code and masked literals, and goes on', () => {
     const s = setup();
-    expect(s.run("INSERT INTO t VALUES (1, 'card-4242')")).toBe(false);
+    expect(s.run("INSTALL SONAME 'ha_card_4242'")).toBe(false);
     expect(s.outcomes).toEqual(['unrecognised']);
     const [line] = s.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(line).toMatchObject({
       level: 40,
       code: 'SLUICE_DDL_UNRECOGNISED',
-      statement: "INSERT INTO t VALUES (1, '?')",
+      statement: "INSTALL SONAME '?'",
     });
     expect(s.schemaChanges()).toBe(1);
     expect(s.run('ALTER TABLE t FORCE')).toBe(true);
     // The unrecognised statement still took its index: ids do not depend on what sluice recognises.
     expect(s.sent[0]!.event.sluicetxindex).toBe(0);
+  });
+
+  it('throws SLUICE_BINLOG_STATEMENT_DML for DML written as text on a captured table, by default', () => {
+    const s = setup({ include: ['shop'] });
+    expect(() => s.run("INSERT INTO orders VALUES (1, 'card-4242')")).toThrow(
+      expect.objectContaining({
+        code: 'SLUICE_BINLOG_STATEMENT_DML',
+        details: expect.objectContaining({
+          tables: ['shop.orders'],
+          statement: "INSERT INTO orders VALUES (1, '?')",
+        }),
+      }),
+    );
+    expect(s.sent).toEqual([]);
+  });
+
+  it('ignores DML written as text on tables not captured, whatever the setting', () => {
+    const s = setup({ include: ['shop'] });
+    expect(s.run('DELETE FROM other.t', 'shop')).toBe(false);
+    expect(s.run('UPDATE t SET a = 1', 'other')).toBe(false);
+    expect(s.outcomes).toEqual(['filtered', 'filtered']);
+    expect(s.logs.map((l) => JSON.parse(l) as Record<string, unknown>).map((l) => l.level)).toEqual([20, 20]);
+  });
+
+  it('warns with SLUICE_BINLOG_STATEMENT_DML and goes on under onStatementDml: skip', () => {
+    const s = setup({ include: ['shop'], onStatementDml: 'skip' });
+    expect(s.run("UPDATE orders SET note = 'x' WHERE id = 1")).toBe(false);
+    expect(s.outcomes).toEqual(['statement-dml']);
+    const [line] = s.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(line).toMatchObject({
+      level: 40,
+      code: 'SLUICE_BINLOG_STATEMENT_DML',
+      tables: ['shop.orders'],
+      statement: "UPDATE orders SET note = '?' WHERE id = 1",
+    });
+    expect(s.run('ALTER TABLE orders FORCE')).toBe(true);
   });
 
   it('takes an index for each statement inside a transaction, but none for transaction control', () => {

@@ -1,6 +1,7 @@
 import type { MariadbGtidEvent, QueryEvent } from '@vlasky/zongji';
 import {
   cdcEventId,
+  ddlEventType,
   eventAddress,
   type CloudEvent,
   type EventAddress,
@@ -12,6 +13,12 @@ import type { StreamFloor } from '../resume/reconcile-floor.js';
 import { classifyStatement, type DdlKind, type DdlObject, type StatementClass } from './ddl-statement.js';
 import type { TableFilter } from '../tables/schema-filter.js';
 import { maskLiterals, redactSecrets } from '../mysql/sql-lexer.js';
+import {
+  judgeStatementDml,
+  statementDmlError,
+  type StatementDmlPolicy,
+  type StatementWhere,
+} from './statement-dml.js';
 import type { OpenTransaction, TransactionTracker } from '../transactions/transaction-tracker.js';
 
 /** `data` of a DDL event (docs/events.md, "DDL events"). */
@@ -28,8 +35,12 @@ export interface DdlChange {
   readonly defaultDatabase: string | null;
 }
 
-/** What became of one `query` event, reported through {@link DdlPublisherOptions.onOutcome}. */
-export type DdlOutcome = 'published' | 'filtered' | 'account' | 'maintenance' | 'unrecognised';
+/**
+ * What became of one `query` event, reported through {@link DdlPublisherOptions.onOutcome};
+ * `statement-dml`: DML written as SQL text on a captured table, skipped (`capture.onStatementDml`).
+ */
+export type DdlOutcome =
+  'published' | 'filtered' | 'account' | 'maintenance' | 'unrecognised' | 'statement-dml';
 
 // MariaDB's binlog_alter_two_phase writes one ALTER twice, with the same text: a START ALTER group
 // when it begins and a COMMIT ALTER or ROLLBACK ALTER group when it ends. Only the commit changed the
@@ -39,11 +50,6 @@ const FL_ROLLBACK_ALTER = 0x08;
 function isAlterPhase(tx: OpenTransaction): boolean {
   const gtid = (tx as { mariadbGtid?: MariadbGtidEvent }).mariadbGtid;
   return ((gtid?.flagsExtra ?? 0) & (FL_START_ALTER | FL_ROLLBACK_ALTER)) !== 0;
-}
-
-/** The CloudEvent type of a DDL event: `mysql.<database>.ddl`. */
-export function ddlEventType(database: string): string {
-  return `mysql.${database}.ddl`;
 }
 
 /**
@@ -82,6 +88,11 @@ export interface DdlPublisherOptions {
   readonly logger: Logger;
   /** Called for every DDL statement read (published or not): table definitions may have changed. */
   readonly onSchemaChange: () => void;
+  /**
+   * What to do with DML written as SQL text on a captured table: `fail` throws
+   * `SLUICE_BINLOG_STATEMENT_DML` from {@link DdlPublisher.handle}. @default 'fail'
+   */
+  readonly onStatementDml?: StatementDmlPolicy;
   /** Called once per outcome; `published` once JetStream acknowledged the event. */
   readonly onOutcome?: (outcome: DdlOutcome) => void;
   /**
@@ -112,6 +123,8 @@ export class DdlPublisher {
    * Handles one `query` event; call it before the transaction boundaries see the event, which may
    * commit the transaction. `tx` yields the event's open transaction.
    * @returns true when an event was published.
+   * @throws SluiceError `SLUICE_BINLOG_STATEMENT_DML` for DML on a captured table under `onStatementDml: fail`:
+   *   the caller must not let the boundaries see the event, so that no checkpoint passes it.
    */
   handle(
     ev: QueryEvent,
@@ -125,6 +138,10 @@ export class DdlPublisher {
     const t = tx();
     const index = t.nextRowIndex++;
     const position = ev.nextPosition > 0 ? `${file}:${ev.nextPosition}` : t.id;
+    if (s.category === 'dml') {
+      this.#statementDml(s, ev, { transaction: t.id, position });
+      return false;
+    }
     if (s.category !== 'ddl') {
       this.#skip(s.category, { transaction: t.id, position }, ev.query);
       return false;
@@ -169,6 +186,30 @@ export class DdlPublisher {
       this.#o.onOutcome?.('published');
     }, onNack);
     return true;
+  }
+
+  #statementDml(
+    s: Extract<StatementClass, { category: 'dml' }>,
+    ev: QueryEvent,
+    where: StatementWhere,
+  ): void {
+    const verdict = judgeStatementDml(s, ev.schema, this.#o.filter, this.#o.onStatementDml ?? 'fail');
+    const statement = maskLiterals(ev.query);
+    switch (verdict.kind) {
+      case 'ignore':
+        this.#o.logger.debug({ ...where, statement }, 'statement-based DML on tables not captured');
+        this.#o.onOutcome?.('filtered');
+        return;
+      case 'skip':
+        this.#o.logger.warn(
+          { ...where, code: 'SLUICE_BINLOG_STATEMENT_DML', tables: verdict.tables, statement },
+          'statement-based DML on a captured table: its rows are not captured (capture.onStatementDml: skip)',
+        );
+        this.#o.onOutcome?.('statement-dml');
+        return;
+      case 'fail':
+        throw statementDmlError(s.verb, verdict.tables, where, statement);
+    }
   }
 
   #skip(category: 'account' | 'maintenance' | 'unrecognised', where: object, query: string): void {

@@ -103,7 +103,6 @@ describe('classifyStatement', () => {
     ['OPTIMIZE NO_WRITE_TO_BINLOG TABLE y', 'maintenance'],
     ['flush tables', 'maintenance'],
     ['DROP TEMPORARY TABLE IF EXISTS `tmp`', 'maintenance'],
-    ["INSERT INTO t VALUES (1, 'a')", 'unrecognised'],
     ["INSTALL SONAME 'ha_blackhole'", 'unrecognised'],
     ['SET @a = 1', 'unrecognised'],
     ["SET STATEMENT sql_mode = '' FOR CREATE USER x IDENTIFIED BY 'pw'", 'account'],
@@ -115,6 +114,44 @@ describe('classifyStatement', () => {
     ['(select 1)', 'unrecognised'],
   ])('%s → %s', (sql, category) => {
     expect(classifyStatement(sql).category).toBe(category);
+  });
+
+  it.each([
+    ["INSERT INTO t VALUES (1, 'a')", 'INSERT', [{ name: 't' }]],
+    ['insert low_priority ignore into `s`.`t` (a) select * from u', 'INSERT', [{ database: 's', name: 't' }]],
+    ['REPLACE DELAYED s.t SET a = 1', 'REPLACE', [{ database: 's', name: 't' }]],
+    ['UPDATE t SET a = 1 WHERE id = 2', 'UPDATE', [{ name: 't' }]],
+    [
+      'update low_priority s.a as x join b using (id) left join (select 1) d on d.x = x.id, c set x.v = 1',
+      'UPDATE',
+      [{ database: 's', name: 'a' }, { name: 'b' }, { name: 'c' }],
+    ],
+    ['DELETE FROM `s`.`t` /* a MEMORY table emptied at restart */', 'DELETE', [{ database: 's', name: 't' }]],
+    ['delete quick ignore from t partition (p0) where a in (select b from u)', 'DELETE', [{ name: 't' }]],
+    [
+      'DELETE a FROM t a JOIN u ON u.id = a.id WHERE u.x = 1',
+      'DELETE',
+      [{ name: 'a' }, { name: 't' }, { name: 'u' }],
+    ],
+    [
+      'DELETE FROM t1, s.t2 USING t1 INNER JOIN s.t2',
+      'DELETE',
+      [{ name: 't1' }, { database: 's', name: 't2' }, { name: 't1' }, { database: 's', name: 't2' }],
+    ],
+    ['DELETE HISTORY FROM t BEFORE SYSTEM_TIME NOW()', 'DELETE', [{ name: 't' }]],
+    ["SET STATEMENT sql_mode = '' FOR INSERT INTO t VALUES (1)", 'INSERT', [{ name: 't' }]],
+  ])('%s → DML', (sql, verb, tables) => {
+    expect(classifyStatement(sql)).toEqual({ category: 'dml', verb, tables });
+  });
+
+  it('reads DML whose changed tables it cannot see as tables unknown', () => {
+    for (const sql of [
+      'WITH c AS (SELECT 1) UPDATE t JOIN c SET t.a = 1',
+      "LOAD DATA INFILE 'x' INTO TABLE t",
+      'INSERT INTO (',
+      'DELETE FROM',
+    ])
+      expect(classifyStatement(sql)).toMatchObject({ category: 'dml', tables: undefined });
   });
 
   it('reads only the head of a huge statement', () => {

@@ -39,6 +39,19 @@ export type StatementClass =
       /** The database of a database-level statement, or of a routine, trigger, event or package. */
       readonly database?: string;
     }
+  /**
+   * INSERT, REPLACE, UPDATE, DELETE (and WITH … before one) written as SQL text: a session logged with
+   * `binlog_format=STATEMENT` or `MIXED`, so the binlog holds no row events for it (statement-dml.ts).
+   */
+  | {
+      readonly category: 'dml';
+      readonly verb: string;
+      /**
+       * Every table the statement may change: its target, and for multi-table UPDATE and DELETE every
+       * table it names (aliases included). `undefined` when the statement's shape hides them.
+       */
+      readonly tables: readonly SqlName[] | undefined;
+    }
   /** Anything else: reported with `SLUICE_DDL_UNRECOGNISED`. */
   | { readonly category: 'unrecognised' };
 
@@ -74,6 +87,21 @@ const MODIFIERS = new Set([
 ]);
 const DATABASE_OPTIONS = new Set(['CHARACTER', 'CHARSET', 'COLLATE', 'DEFAULT', 'COMMENT']);
 const UNRECOGNISED = { category: 'unrecognised' } as const;
+const DML = new Set(['INSERT', 'REPLACE', 'UPDATE', 'DELETE', 'WITH', 'LOAD']);
+// Words between the DML verb and its table (list) that name nothing.
+const DML_MODIFIERS = new Set([
+  'LOW_PRIORITY',
+  'DELAYED',
+  'HIGH_PRIORITY',
+  'IGNORE',
+  'QUICK',
+  'INTO',
+  'HISTORY',
+]);
+// Where a table reference may follow in the table list of UPDATE and DELETE.
+const TABLE_POSITION = new Set(['FROM', 'USING', 'JOIN', 'STRAIGHT_JOIN']);
+// Where the table list of UPDATE and DELETE ends.
+const TABLES_END = new Set(['SET', 'WHERE', 'ORDER', 'LIMIT', 'RETURNING', 'FOR']);
 
 class Cursor {
   readonly #tokens: Iterator<SqlToken>;
@@ -188,6 +216,7 @@ function classify(c: Cursor, depth: number): StatementClass {
     }
     return UNRECOGNISED;
   }
+  if (DML.has(verb)) return dmlStatement(c, verb);
   if (verb === 'TRUNCATE') {
     c.accept('TABLE');
     return tablesStatement('truncate', 'table', [c.name()]);
@@ -258,4 +287,54 @@ function tablesStatement(kind: DdlKind, object: DdlObject, names: (SqlName | und
   const tables = names.filter((n): n is SqlName => n !== undefined);
   if (tables.length === 0) return UNRECOGNISED;
   return { category: 'ddl', kind, object, tables };
+}
+
+function dmlStatement(c: Cursor, verb: string): StatementClass {
+  // WITH … and LOAD DATA: the changed table is not at the head of the statement.
+  if (verb === 'WITH' || verb === 'LOAD') return { category: 'dml', verb, tables: undefined };
+  while (c.word() !== undefined && DML_MODIFIERS.has(c.word()!)) c.next();
+  if (verb === 'INSERT' || verb === 'REPLACE') {
+    const target = c.name();
+    return { category: 'dml', verb, tables: target === undefined ? undefined : [target] };
+  }
+  const tables = tableReferences(c);
+  return { category: 'dml', verb, tables: tables.length > 0 ? tables : undefined };
+}
+
+// The names in table position of an UPDATE or DELETE table list, up to SET / WHERE / …: first, after
+// `,`, FROM, USING and JOIN; join conditions and derived tables (parentheses) are stepped over. A
+// superset of the changed tables (`DELETE a FROM t a` gives `a` and `t`). Bounded by MAX_NAMES.
+function tableReferences(c: Cursor): SqlName[] {
+  const names: SqlName[] = [];
+  let tablePosition = true;
+  for (let guard = 0; guard < 4 * MAX_NAMES && c.peek() !== undefined; guard++) {
+    const w = c.word();
+    if (w !== undefined && TABLES_END.has(w)) break;
+    if (w !== undefined && TABLE_POSITION.has(w)) {
+      c.next();
+      tablePosition = true;
+    } else if (c.punct(',')) {
+      tablePosition = true;
+    } else if (c.punct('(')) {
+      skipParentheses(c);
+      tablePosition = false;
+    } else if (tablePosition) {
+      const name = c.name();
+      if (name === undefined) c.next();
+      else if (names.push(name) >= MAX_NAMES) break;
+      tablePosition = false;
+    } else {
+      c.next(); // alias, index hint, ON condition, join keyword
+    }
+  }
+  return names;
+}
+
+function skipParentheses(c: Cursor): void {
+  let depth = 1;
+  for (let guard = 0; guard < 100_000 && depth > 0 && c.peek() !== undefined; guard++) {
+    if (c.punct('(')) depth++;
+    else if (c.punct(')')) depth--;
+    else c.next();
+  }
 }
