@@ -126,6 +126,7 @@ export class Deliverer {
             windowMs: cfg.breakerWindowMs,
             minRequests: cfg.breakerMinRequests,
             failureRatio: cfg.breakerFailureRatio,
+            consecutiveFailures: cfg.breakerConsecutiveFailures,
             openMs: cfg.breakerOpenMs,
             maxOpenMs: cfg.breakerMaxOpenMs,
             probes: cfg.breakerProbes,
