@@ -231,6 +231,8 @@ export const DelivererSchema = Type.Object(
     breakerWindowMs: Type.Integer({ default: 30_000, minimum: 10 }),
     breakerMinRequests: Type.Integer({ default: 20, minimum: 1 }),
     breakerFailureRatio: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1 }),
+    // Failures in a row that open the breaker whatever the window holds; 0 leaves only the ratio.
+    breakerConsecutiveFailures: Type.Integer({ default: 5, minimum: 0 }),
     breakerOpenMs: Type.Integer({ default: 30_000, minimum: 10 }),
     breakerMaxOpenMs: Type.Integer({ default: 600_000, minimum: 10 }),
     breakerProbes: Type.Integer({ default: 1, minimum: 1, maximum: 1_000 }),

@@ -13,6 +13,7 @@ const P: BreakerPolicy = {
   windowMs: 1_000,
   minRequests: 4,
   failureRatio: 0.5,
+  consecutiveFailures: 5,
   openMs: 100,
   maxOpenMs: 350,
   probes: 2,
@@ -44,7 +45,45 @@ describe('circuit breaker', () => {
   it('forgets a window once it has passed', () => {
     const half = feed(closedBreaker(0), [false, false, false], 0);
     // The fourth failure lands in a new window: one failure of one, under the minimum count.
-    expect(record(half, P, false, 1_000)).toEqual({ kind: 'closed', windowStartMs: 1_000, ok: 0, failed: 1 });
+    expect(record(half, P, false, 1_000)).toEqual({
+      kind: 'closed',
+      windowStartMs: 1_000,
+      ok: 0,
+      failed: 1,
+      streak: 4,
+    });
+  });
+
+  it('opens on consecutiveFailures failures in a row, however many successes the window holds', () => {
+    const healthy = feed(closedBreaker(0), Array<boolean>(300).fill(true), 0);
+    const four = feed(healthy, [false, false, false, false], 300);
+    expect(four).toMatchObject({ kind: 'closed', ok: 300, failed: 4, streak: 4 });
+    expect(record(four, P, false, 304)).toEqual({ kind: 'open', untilMs: 304 + 100, openMs: 100 });
+  });
+
+  it('starts the run of failures afresh after a success', () => {
+    const healthy = feed(closedBreaker(0), Array<boolean>(300).fill(true), 0);
+    const s = feed(healthy, [false, false, false, false, true, false, false, false, false], 300);
+    expect(s).toMatchObject({ kind: 'closed', failed: 8, streak: 4 });
+  });
+
+  it('counts a run of failures across windows', () => {
+    const healthy = feed(closedBreaker(0), Array<boolean>(300).fill(true), 0);
+    const three = feed(healthy, [false, false, false], 997);
+    expect(three).toMatchObject({ kind: 'closed', windowStartMs: 0, streak: 3 });
+    // The window turns at 1,000: its counts go, the run stays.
+    const four = record(three, P, false, 1_000);
+    expect(four).toEqual({ kind: 'closed', windowStartMs: 1_000, ok: 0, failed: 1, streak: 4 });
+    expect(record(four, P, false, 1_001).kind).toBe('open');
+  });
+
+  it('opens on the ratio only when consecutiveFailures is 0', () => {
+    const ratioOnly: BreakerPolicy = { ...P, windowMs: 1_000_000, consecutiveFailures: 0 };
+    let s = closedBreaker(0);
+    for (let i = 0; i < 100; i++) s = record(s, ratioOnly, true, i);
+    for (let i = 0; i < 99; i++) s = record(s, ratioOnly, false, 100 + i);
+    expect(s).toMatchObject({ kind: 'closed', ok: 100, failed: 99, streak: 99 });
+    expect(record(s, ratioOnly, false, 199).kind).toBe('open');
   });
 
   it('turns half-open when the open period ends, admitting the probes only', () => {
@@ -55,7 +94,7 @@ describe('circuit breaker', () => {
     expect(admits(half, P)).toBe(2);
   });
 
-  it('closes after as many successful probes as it admits', () => {
+  it('closes after as many successful probes as it admits, with no failure run', () => {
     const half: BreakerState = { kind: 'half-open', openMs: 100, successes: 0 };
     const one = record(half, P, true, 600);
     expect(one).toEqual({ kind: 'half-open', openMs: 100, successes: 1 });

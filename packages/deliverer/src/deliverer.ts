@@ -126,6 +126,7 @@ export class Deliverer {
             windowMs: cfg.breakerWindowMs,
             minRequests: cfg.breakerMinRequests,
             failureRatio: cfg.breakerFailureRatio,
+            consecutiveFailures: cfg.breakerConsecutiveFailures,
             openMs: cfg.breakerOpenMs,
             maxOpenMs: cfg.breakerMaxOpenMs,
             probes: cfg.breakerProbes,
@@ -169,7 +170,9 @@ export class Deliverer {
       effects: this.#effects,
       maxWaiting: cfg.retryMaxWaiting,
       ackWaitMs: cfg.ackWaitMs,
-      logger: this.#log,
+      // The logger this deliverer was given: the scheduler names its own component, and a child of
+      // this.#log would carry `component` twice in every line.
+      logger: this.#o.logger,
       now: this.#now,
     });
     await this.#scheduler.start();

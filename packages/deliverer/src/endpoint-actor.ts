@@ -254,7 +254,11 @@ export class EndpointActor {
     if (attemptChannel.hasSubscribers) attemptChannel.publish(attempt);
     // The record holds no header, signature or body (I7 in docs/architecture.md). Debug: a dead endpoint
     // would otherwise flood the log; the attempts stream keeps every one anyway.
-    if (this.#o.logger.isLevelEnabled('debug')) this.#o.logger.debug(attempt, 'delivery attempt');
+    if (this.#o.logger.isLevelEnabled('debug')) {
+      // The logger's bindings carry endpointId already; a repeated key breaks strict log pipelines.
+      const { endpointId: _, ...fields } = attempt;
+      this.#o.logger.debug(fields, 'delivery attempt');
+    }
     this.#settle(m, ref, outcome);
   }
 

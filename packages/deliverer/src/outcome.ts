@@ -42,7 +42,7 @@ export type Outcome =
 
 /** What an attempt says about its endpoint (for the breaker, the throttle and health). */
 export interface EndpointSignal {
-  /** Counts as a failure for the breaker: no response, 3xx, 5xx (except as noted). */
+  /** Counts as a failure for the breaker (its ratio and its run): no response, 3xx, 5xx (except as noted). */
   readonly failure: boolean;
   /** The endpoint asked to be slowed (429, 502, 503, 504 by default). */
   readonly throttle: boolean;

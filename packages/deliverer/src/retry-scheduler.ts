@@ -22,6 +22,7 @@ export interface RetrySchedulerOptions {
   /** Retries the scheduler consumer holds waiting at most (its `max_ack_pending`). */
   readonly maxWaiting: number;
   readonly ackWaitMs: number;
+  /** A logger without a `component` binding: the scheduler adds `component: 'retry-scheduler'`. */
   readonly logger: Logger;
   readonly now?: () => number;
 }

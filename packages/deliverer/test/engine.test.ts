@@ -67,6 +67,7 @@ describe('delivery engine', () => {
       retrySchedule: schedule,
       // This test is about the schedule: keep the breaker out of the way.
       breakerMinRequests: 10_000,
+      breakerConsecutiveFailures: 0,
     });
     await using deliverer = await startDeliverer(s);
     const sent = await publishDeliveries(s, 'flaky', N);
@@ -185,6 +186,7 @@ describe('delivery engine', () => {
         // failures go on long enough to reach disableAfterMs.
         breakerMinRequests: 12,
         breakerFailureRatio: 1,
+        breakerConsecutiveFailures: 0,
       },
     );
     await using deliverer = await startDeliverer(s);
