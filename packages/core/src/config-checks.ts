@@ -1,8 +1,16 @@
 import { isIP } from 'node:net';
-import type { ConfigProblem } from './config.js';
 import { SECRET_FORMAT } from './config-schema.js';
 import { NetworkPolicy, parseNetwork } from './network-policy.js';
 import { isValidTypePattern } from './type-pattern.js';
+
+/** One thing wrong with a configuration; {@link loadConfig} reports all of them at once. */
+export interface ConfigProblem {
+  /** JSON-pointer-like path, e.g. `/endpoints/0/secret`, or `env:SLUICE_NATS_PORT`. */
+  readonly path: string;
+  /** Stable problem kind: `unknown-key`, `renamed`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`, `blocked`, `conflict`. */
+  readonly kind: string;
+  readonly message: string;
+}
 
 // Checks a schema cannot express: renamed settings, uniqueness, references between settings, URLs,
 // ordered pairs. They read the value defensively: they run even when the schema failed, so that one

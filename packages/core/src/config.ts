@@ -3,18 +3,9 @@ import { TypeGuard, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigSchema, ENV_SECTIONS, SourceSchema, type Config } from './config-schema.js';
 import { SluiceError } from './errors.js';
-import { crossCheck, renamedKeys } from './config-checks.js';
+import { crossCheck, renamedKeys, type ConfigProblem } from './config-checks.js';
 import { keyPlaces, nearest, unknownKeyMessage } from './config-hints.js';
 import { parseConfigYaml } from './config-yaml.js';
-
-/** One thing wrong with a configuration; {@link loadConfig} reports all of them at once. */
-export interface ConfigProblem {
-  /** JSON-pointer-like path, e.g. `/endpoints/0/secret`, or `env:SLUICE_NATS_PORT`. */
-  readonly path: string;
-  /** Stable problem kind: `unknown-key`, `renamed`, `required`, `type`, `format`, `range`, `reference`, `duplicate`, `env`, `blocked`, `conflict`. */
-  readonly kind: string;
-  readonly message: string;
-}
 
 /** Inputs of {@link loadConfig}. Only the cli reads `process.env`; it passes it here. */
 export interface LoadConfigOptions {
@@ -372,3 +363,4 @@ function deepFreeze<T>(v: T): T {
   }
   return v;
 }
+export type { ConfigProblem } from './config-checks.js';

@@ -93,7 +93,8 @@ export type {
   ApiConfig,
 } from './config-schema.js';
 export { loadConfig, buildConfig, envSettings, RESERVED_ENV } from './config.js';
-export type { ConfigProblem, LoadConfigOptions } from './config.js';
+export type { LoadConfigOptions } from './config.js';
+export type { ConfigProblem } from './config-checks.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export type { RoleContext, RoleHandle } from './role-handle.js';
