@@ -3,6 +3,7 @@ import {
   mysqlSources,
   openCheckpoints,
   openLeases,
+  startInOrder,
   type RoleContext,
   type RoleHandle,
 } from '@sluice/core';
@@ -30,16 +31,11 @@ export async function startCapture(ctx: RoleContext): Promise<RoleHandle> {
       logger,
     });
   });
-  const started: BinlogCapture[] = [];
-  try {
-    for (const c of captures) {
-      await c.start();
-      started.push(c);
-    }
-  } catch (err) {
-    for (const c of started) await c.stop();
-    throw err;
-  }
+  await startInOrder(
+    captures,
+    (c) => c.start(),
+    (c) => c.stop(),
+  );
   return {
     stop: async () => {
       for (const c of captures) await c.stop();

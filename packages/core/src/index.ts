@@ -97,6 +97,7 @@ export type { LoadConfigOptions } from './config.js';
 export type { ConfigProblem } from './config-checks.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
+export { startInOrder } from './role-handle.js';
 export type { RoleContext, RoleHandle } from './role-handle.js';
 export { connectNats, compareVersions, MIN_NATS_SERVER_VERSION } from './nats.js';
 export type { ServerFacts, ConnectNatsOptions } from './nats.js';

@@ -28,3 +28,24 @@ export interface RoleContext {
   readonly jsm: JetStreamManager;
   readonly logger: Logger;
 }
+
+/**
+ * Starts `parts` one after the other; when one fails, stops those already started (newest first) and
+ * rethrows, so that a role that cannot start leaves nothing running behind.
+ */
+export async function startInOrder<T>(
+  parts: readonly T[],
+  start: (part: T) => Promise<void>,
+  stop: (part: T) => Promise<void>,
+): Promise<void> {
+  const started: T[] = [];
+  try {
+    for (const p of parts) {
+      await start(p);
+      started.push(p);
+    }
+  } catch (err) {
+    for (const p of started.reverse()) await stop(p).catch(() => undefined);
+    throw err;
+  }
+}

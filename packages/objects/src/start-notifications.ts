@@ -1,4 +1,4 @@
-import { s3Sources, type RoleContext, type RoleHandle } from '@sluice/core';
+import { s3Sources, startInOrder, type RoleContext, type RoleHandle } from '@sluice/core';
 import { NotificationConsumer } from './notification-consumer.js';
 
 /**
@@ -20,16 +20,11 @@ export async function startObjectNotifications(ctx: RoleContext): Promise<RoleHa
           }),
         ],
   );
-  const started: NotificationConsumer[] = [];
-  try {
-    for (const n of consumers) {
-      await n.start();
-      started.push(n);
-    }
-  } catch (err) {
-    for (const n of started) await n.stop();
-    throw err;
-  }
+  await startInOrder(
+    consumers,
+    (n) => n.start(),
+    (n) => n.stop(),
+  );
   const sum = (key: keyof NotificationConsumer['stats']): number =>
     consumers.reduce((n, c) => n + c.stats[key], 0);
   return {
