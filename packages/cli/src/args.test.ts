@@ -98,3 +98,77 @@ describe('helpText', () => {
     }
   });
 });
+
+describe('parseCommandLine: admin sub-commands', () => {
+  it('reads the sub-command and its operands', () => {
+    expect(parseCommandLine(['dlq', 'show', '42', '--json'])).toEqual({
+      command: 'dlq',
+      subcommand: 'show',
+      operands: ['42'],
+      values: { json: true },
+    });
+    expect(parseCommandLine(['endpoints', 'disable', 'hook'])).toMatchObject({
+      subcommand: 'disable',
+      operands: ['hook'],
+    });
+    expect(parseCommandLine(['attempts', 'evt_1', '--limit', '5'])).toMatchObject({
+      command: 'attempts',
+      operands: ['evt_1'],
+      values: { limit: '5' },
+    });
+  });
+
+  it('runs the first sub-command when none is named', () => {
+    expect(parseCommandLine(['dlq', '--endpoint', 'hook']).subcommand).toBe('ls');
+    expect(parseCommandLine(['endpoints']).subcommand).toBe('ls');
+  });
+
+  it('accepts options anywhere on the line', () => {
+    expect(parseCommandLine(['dlq', '--since', '2h', 'redrive', '--endpoint', 'a'])).toMatchObject({
+      subcommand: 'redrive',
+      values: { since: '2h', endpoint: 'a' },
+    });
+  });
+
+  it('refuses an unknown sub-command, naming the ones there are', () => {
+    expect(usageError(['dlq', 'purge'])).toMatch(/unexpected argument "purge".*ls, show, redrive/);
+    expect(usageError(['endpoints', 'remove', 'a'])).toMatch(/unexpected argument "remove"/);
+  });
+
+  it('refuses a missing or an extra operand', () => {
+    expect(usageError(['dlq', 'show'])).toMatch(/missing <seq>/);
+    expect(usageError(['dlq', 'show', '1', '2'])).toMatch(/unexpected argument "2"/);
+    expect(usageError(['endpoints', 'enable'])).toMatch(/missing <id>/);
+    expect(usageError(['attempts'])).toMatch(/missing <event-id \| endpoint-id>/);
+    expect(usageError(['dlq', 'ls', 'hook'])).toMatch(/unexpected argument "hook"/);
+  });
+
+  it('refuses an option of another sub-command', () => {
+    expect(usageError(['dlq', 'ls', '--all'])).toMatch(/--all does not apply to "sluice dlq ls"/);
+    expect(usageError(['dlq', 'show', '3', '--endpoint', 'a'])).toMatch(/--endpoint does not apply/);
+  });
+
+  it('still shows the help of a command line that is incomplete', () => {
+    expect(parseCommandLine(['dlq', 'show', '--help'])).toEqual({ command: 'dlq', values: { help: true } });
+    expect(parseCommandLine(['attempts', '-h'])).toEqual({ command: 'attempts', values: { help: true } });
+  });
+});
+
+describe('helpText: admin commands', () => {
+  it.each(COMMANDS.filter((c) => c.subcommands).map((c) => c.name))(
+    'lists every sub-command of "%s" with its summary',
+    (name) => {
+      const spec = COMMANDS.find((c) => c.name === name)!;
+      const text = helpText(name);
+      for (const s of spec.subcommands!) expect(text).toMatch(new RegExp(`^  ${s.name} +\\S`, 'm'));
+    },
+  );
+
+  it('keeps a space between every option and its description', () => {
+    for (const c of COMMANDS)
+      for (const line of helpText(c.name)
+        .split('\n')
+        .filter((l) => /^ {2}(-\w, | {4})--/.test(l)))
+        expect(line).toMatch(/^ {2}(-\w, | {4})--\S+( <value>)? {2,}\S/);
+  });
+});
