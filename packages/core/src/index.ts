@@ -40,7 +40,6 @@ export {
   partitionFromEventSubject,
   escapeToken,
   unescapeToken,
-  DeliveryHeaders,
   EventHeaders,
 } from './names.js';
 export type { NameSpace } from './names.js';
@@ -48,14 +47,27 @@ export { partitionOf } from './partition.js';
 export { eventMessage } from './event-message.js';
 export type { EventMessage, EventSpace } from './event-message.js';
 export {
-  cdcEventId,
-  ingestEventId,
+  DeliveryHeaders,
   deliveryId,
   retryMsgId,
   redriveMsgId,
-  operationalEventId,
-  objectEventId,
-} from './event-id.js';
+  routedDelivery,
+  retryMessage,
+  requeuedDelivery,
+  deadLetterMessage,
+  redrivenDelivery,
+  readDelivery,
+  readRetryDue,
+  readDeadLetter,
+} from './delivery-message.js';
+export type {
+  DeliveryIdentity,
+  DeliveryRef,
+  DeadLetterCause,
+  DeliveryMessage,
+  StoredDeadLetter,
+} from './delivery-message.js';
+export { cdcEventId, ingestEventId, operationalEventId, objectEventId } from './event-id.js';
 export type { CdcPosition, ObjectNotificationRef } from './event-id.js';
 export { cdcEvent, cdcEventType, encodeEvent, decodeEvent, encodeJson, decodeJson } from './envelope.js';
 export type { CloudEvent, IngestCloudEvent, RowChange, RowOperation, CdcEventInput } from './envelope.js';
