@@ -7,7 +7,7 @@ import {
   type RecordedRequest,
   type TestNats,
 } from '../../../test/harness/index.js';
-import { OperationalEventTypes } from '../src/index.js';
+import { OperationalEventTypes } from '../src/operational-events.js';
 import {
   attemptRecords,
   attemptsOf,

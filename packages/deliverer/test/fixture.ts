@@ -34,16 +34,10 @@ import {
   type PubAck,
 } from '@sluice/core';
 import { Webhook } from 'standardwebhooks';
-import {
-  Deliverer,
-  decodeAttempt,
-  decodeHealth,
-  encodeHealth,
-  type AttemptRecord,
-  type DelivererOptions,
-  type EndpointHealth,
-  type OperationalData,
-} from '../src/index.js';
+import { decodeAttempt, type AttemptRecord } from '../src/attempt-record.js';
+import { Deliverer, type DelivererOptions } from '../src/deliverer.js';
+import { decodeHealth, encodeHealth, type EndpointHealth } from '../src/endpoint-health.js';
+import type { OperationalData } from '../src/operational-events.js';
 import { uniqueName, type RecordedRequest, type TestNats } from '../../../test/harness/index.js';
 
 // Shared by the in-process (deliverer.test.ts) and pool (pool.test.ts) integration tests: one setup,
