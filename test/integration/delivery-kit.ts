@@ -7,15 +7,13 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckWindowPublisher,
-  DeliveryHeaders,
   attemptsFilter,
   attemptsStream,
   buildConfig,
   deliveriesStream,
-  deliveryId,
-  deliverySubject,
   endpointConsumer,
   provisionStreams,
+  routedDelivery,
   type NatsConfig,
 } from '@sluice/core';
 import { decodeAttempt, type AttemptRecord } from '@sluice/deliverer';
@@ -87,18 +85,14 @@ export async function provisionNamespace(
     async publish(endpoint, count) {
       const ids = Array.from({ length: count }, () => uniqueName('evt'));
       await Promise.all(
-        ids.map((eventId, n) =>
-          publisher.publish(
-            deliverySubject(natsConfig, endpoint, n % PARTITIONS),
+        ids.map((eventId, n) => {
+          const d = routedDelivery(
+            natsConfig,
+            { eventId, subscriptionId: 'sub1', endpointId: endpoint, partition: n % PARTITIONS },
             Buffer.from(JSON.stringify({ specversion: '1.0', id: eventId, type: 'test.fault', data: { n } })),
-            deliveryId(eventId, 'sub1'),
-            {
-              [DeliveryHeaders.eventId]: eventId,
-              [DeliveryHeaders.subscription]: 'sub1',
-              [DeliveryHeaders.endpoint]: endpoint,
-            },
-          ),
-        ),
+          );
+          return publisher.publish(d.subject, d.data, d.msgId, d.headers);
+        }),
       );
       return ids;
     },

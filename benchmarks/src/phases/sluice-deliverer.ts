@@ -1,12 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  AckWindowPublisher,
-  DeliveryHeaders,
-  deliveryId,
-  deliverySubject,
-  partitionOf,
-  type NatsConfig,
-} from '@sluice/core';
+import { AckWindowPublisher, partitionOf, routedDelivery, type NatsConfig } from '@sluice/core';
 import { postBody1k } from '../payloads.js';
 import { figures, type Phase, type PhaseContext, type PhaseResult } from '../phase.js';
 import type { Receiver } from '../infra.js';
@@ -42,18 +35,13 @@ export async function prefillDeliveries(
   for (let id = first; id < first + count && failed === undefined; id++) {
     if (pub.full) await pub.room();
     const eventId = `evt_${id.toString(16).padStart(32, '0')}`;
-    pub
-      .publish(
-        deliverySubject(nats, endpoint, partitionOf(String(id), nats.partitions)),
-        postBody1k(id),
-        deliveryId(eventId, subscription),
-        {
-          [DeliveryHeaders.eventId]: eventId,
-          [DeliveryHeaders.subscription]: subscription,
-          [DeliveryHeaders.endpoint]: endpoint,
-        },
-      )
-      .catch((err: unknown) => (failed ??= err));
+    const partition = partitionOf(String(id), nats.partitions);
+    const d = routedDelivery(
+      nats,
+      { eventId, subscriptionId: subscription, endpointId: endpoint, partition },
+      postBody1k(id),
+    );
+    pub.publish(d.subject, d.data, d.msgId, d.headers).catch((err: unknown) => (failed ??= err));
   }
   await pub.drain();
   await pub.close();

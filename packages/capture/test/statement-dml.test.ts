@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mysqlSources, type Config } from '@sluice/core';
 import type { KV } from '@nats-io/kv';
-import { uniqueName } from '../../../test/harness/index.js';
+import { uniqueName } from '@sluice/test-harness';
 import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
 import { recordingLogger } from './recording-logger.js';

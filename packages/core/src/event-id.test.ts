@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cdcEventId, deliveryId, ingestEventId, type CdcPosition } from './event-id.js';
+import { cdcEventId, ingestEventId, type CdcPosition } from './event-id.js';
 
 // Pinned: the ids of already-captured events must not change across versions (a change would defeat
 // Msg-Id dedupe on re-capture and the receivers' webhook-id dedupe).
@@ -68,14 +68,5 @@ describe('ingestEventId', () => {
 
   it('never equals a CDC id for look-alike inputs', () => {
     expect(ingestEventId('shop', '0-1-42')).not.toBe(cdcEventId(pos));
-  });
-});
-
-describe('deliveryId', () => {
-  it('is <eventId>.<subscriptionId>, one per (event, subscription)', () => {
-    const eventId = cdcEventId(pos);
-    expect(deliveryId(eventId, 'billing-orders')).toBe(`${eventId}.billing-orders`);
-    expect(deliveryId(eventId, 'crm')).not.toBe(deliveryId(eventId, 'billing-orders'));
-    expect(deliveryId(eventId, 'crm')).not.toBe(deliveryId(cdcEventId({ ...pos, rowIndex: 1 }), 'crm'));
   });
 });

@@ -58,24 +58,6 @@ export function objectEventId(ref: ObjectNotificationRef): string {
   return digestId(['object', JSON.stringify(parts)]);
 }
 
-/** The deterministic `Nats-Msg-Id` of one delivery: one per (event, subscription). */
-export function deliveryId(eventId: string, subscriptionId: string): string {
-  return `${eventId}.${subscriptionId}`;
-}
-
-/**
- * `Nats-Msg-Id` of a delivery put back on its endpoint's subject for attempt `attempt` (decision 0007):
- * `<delivery id>#<attempt>`. Distinct per attempt, stable across a crash between publish and ack.
- */
-export function retryMsgId(deliveryMsgId: string, attempt: number): string {
-  return `${deliveryMsgId}#${attempt}`;
-}
-
-/** `Nats-Msg-Id` of a dead letter redriven from DLQ sequence `dlqSeq`: `<delivery id>#r<seq>`. */
-export function redriveMsgId(deliveryMsgId: string, dlqSeq: number): string {
-  return `${deliveryMsgId}#r${dlqSeq}`;
-}
-
 /**
  * The deterministic id of an operational event (`sluice.endpoint.disabled`, …): the same transition
  * reported by several deliverer processes gets one id, so the stream stores it once.

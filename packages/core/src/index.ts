@@ -40,21 +40,33 @@ export {
   partitionFromEventSubject,
   escapeToken,
   unescapeToken,
-  DeliveryHeaders,
 } from './names.js';
 export type { NameSpace } from './names.js';
 export { partitionOf } from './partition.js';
 export { EventHeaders, eventAddress, eventMessage, readEventHeaders } from './event-message.js';
 export type { EventAddress, EventMessage, EventSpace } from './event-message.js';
 export {
-  cdcEventId,
-  ingestEventId,
+  DeliveryHeaders,
   deliveryId,
   retryMsgId,
   redriveMsgId,
-  operationalEventId,
-  objectEventId,
-} from './event-id.js';
+  routedDelivery,
+  retryMessage,
+  requeuedDelivery,
+  deadLetterMessage,
+  redrivenDelivery,
+  readDelivery,
+  readRetryDue,
+  readDeadLetter,
+} from './delivery-message.js';
+export type {
+  DeliveryIdentity,
+  DeliveryRef,
+  DeadLetterCause,
+  DeliveryMessage,
+  StoredDeadLetter,
+} from './delivery-message.js';
+export { cdcEventId, ingestEventId, operationalEventId, objectEventId } from './event-id.js';
 export type { CdcPosition, ObjectNotificationRef } from './event-id.js';
 export {
   cdcEvent,

@@ -269,25 +269,6 @@ export function unescapeToken(token: string): string {
   );
 }
 
-/** Headers every delivery message carries besides `Nats-Msg-Id`. Written by the router, read by deliverers. */
-export const DeliveryHeaders = {
-  eventId: 'Sluice-Event-Id',
-  subscription: 'Sluice-Subscription',
-  endpoint: 'Sluice-Endpoint',
-  /** Number of the attempt this message is for, 1-based; absent means 1. */
-  attempt: 'Sluice-Attempt',
-  /** On a waiting retry: when it is due, ms since the epoch. */
-  due: 'Sluice-Due',
-  /** On a dead letter: why (`exhausted`, `non-retryable-status`, `unknown-endpoint`). */
-  reason: 'Sluice-Reason',
-  /** On a dead letter: the last HTTP status, when there was one. */
-  status: 'Sluice-Status',
-  /** On a dead letter: the last error code (`timeout`, `network`), when there was one. */
-  error: 'Sluice-Error',
-  /** On a dead letter: when it was dead-lettered, ms since the epoch. */
-  failedAt: 'Sluice-Failed-At',
-} as const;
-
 /** Reads the partition number from a delivery, retry or DLQ subject (its last token), or `undefined`. */
 export function partitionFromDeliverySubject(subject: string): number | undefined {
   const p = Number.parseInt(subject.slice(subject.lastIndexOf('.') + 1), 10);

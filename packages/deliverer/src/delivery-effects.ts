@@ -1,43 +1,22 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckWindowPublisher,
-  DeliveryHeaders,
   attemptSubject,
-  deliveryId,
-  deliverySubject,
-  dlqSubject,
+  deadLetterMessage,
   encodeEvent,
   eventSubject,
-  partitionFromDeliverySubject,
   partitionOf,
-  retryMsgId,
-  retrySubject,
+  requeuedDelivery,
+  retryMessage,
   type CloudEvent,
+  type DeadLetterCause,
+  type DeliveryMessage,
+  type DeliveryRef,
   type NatsConfig,
   type PubAck,
 } from '@sluice/core';
 import { encodeAttempt, type AttemptRecord } from './attempt-record.js';
 import { OperationalEventTypes, operationalEvent } from './operational-events.js';
-
-/** The identity of one delivery message, read once from its headers and subject. */
-export interface DeliveryRef {
-  readonly eventId: string;
-  readonly subscriptionId: string;
-  readonly endpointId: string;
-  readonly partition: number;
-  /** 1-based attempt this message is for. */
-  readonly attempt: number;
-  /** `Nats-Msg-Id` of the original delivery: `<event id>.<subscription id>`. */
-  readonly deliveryMsgId: string;
-}
-
-/** Detail of a dead letter. */
-export interface DeadLetter {
-  readonly reason: string;
-  readonly attempts: number;
-  readonly status?: number;
-  readonly error?: string;
-}
 
 /**
  * Everything the delivery engine writes besides acks: waiting retries, dead letters, attempt records and
@@ -68,40 +47,17 @@ export class DeliveryEffects {
 
   /** Stores a delivery as a waiting retry for attempt `attempt`, due at `dueMs`. */
   retry(ref: DeliveryRef, body: Uint8Array, attempt: number, dueMs: number): Promise<PubAck> {
-    return this.#publish(
-      retrySubject(this.#ns, ref.endpointId, ref.partition),
-      body,
-      retryMsgId(ref.deliveryMsgId, attempt),
-      { ...identity(ref), [DeliveryHeaders.attempt]: String(attempt), [DeliveryHeaders.due]: String(dueMs) },
-    );
+    return this.#send(retryMessage(this.#ns, ref, body, attempt, dueMs));
   }
 
   /** Puts a due retry back on its endpoint's delivery subject, for attempt `ref.attempt`. */
   requeue(ref: DeliveryRef, body: Uint8Array): Promise<PubAck> {
-    return this.#publish(
-      deliverySubject(this.#ns, ref.endpointId, ref.partition),
-      body,
-      retryMsgId(ref.deliveryMsgId, ref.attempt),
-      { ...identity(ref), [DeliveryHeaders.attempt]: String(ref.attempt) },
-    );
+    return this.#send(requeuedDelivery(this.#ns, ref, body));
   }
 
   /** Stores a delivery in the DLQ. */
-  deadLetter(ref: DeliveryRef, body: Uint8Array, d: DeadLetter, nowMs: number): Promise<PubAck> {
-    const headers: Record<string, string> = {
-      ...identity(ref),
-      [DeliveryHeaders.attempt]: String(d.attempts),
-      [DeliveryHeaders.reason]: d.reason,
-      [DeliveryHeaders.failedAt]: String(nowMs),
-    };
-    if (d.status !== undefined) headers[DeliveryHeaders.status] = String(d.status);
-    if (d.error !== undefined) headers[DeliveryHeaders.error] = d.error;
-    return this.#publish(
-      dlqSubject(this.#ns, ref.endpointId, ref.partition),
-      body,
-      `${ref.deliveryMsgId}#d${ref.attempt}`,
-      headers,
-    );
+  deadLetter(ref: DeliveryRef, body: Uint8Array, d: DeadLetterCause, nowMs: number): Promise<PubAck> {
+    return this.#send(deadLetterMessage(this.#ns, ref, body, d, nowMs));
   }
 
   /**
@@ -124,7 +80,7 @@ export class DeliveryEffects {
   }
 
   /** Announces a delivery that spent its schedule (`sluice.delivery.exhausted`). */
-  exhausted(ref: DeliveryRef, d: DeadLetter, nowMs: number): Promise<PubAck> {
+  exhausted(ref: DeliveryRef, d: DeadLetterCause, nowMs: number): Promise<PubAck> {
     const data = {
       endpointId: ref.endpointId,
       eventId: ref.eventId,
@@ -145,6 +101,10 @@ export class DeliveryEffects {
     await this.#publisher.close();
   }
 
+  #send(m: DeliveryMessage): Promise<PubAck> {
+    return this.#publish(m.subject, m.data, m.msgId, m.headers);
+  }
+
   #publish(
     subject: string,
     data: Uint8Array,
@@ -162,37 +122,4 @@ export class DeliveryEffects {
       return Promise.reject(err);
     }
   }
-}
-
-/**
- * Reads a delivery's identity from a message of the deliveries, retries or DLQ stream; `undefined`
- * when it lacks the headers every sluice-written delivery has.
- */
-export function deliveryRef(m: {
-  readonly subject: string;
-  readonly headers?: { get(k: string): string };
-}): DeliveryRef | undefined {
-  const h = m.headers;
-  const eventId = h?.get(DeliveryHeaders.eventId);
-  const subscriptionId = h?.get(DeliveryHeaders.subscription);
-  const endpointId = h?.get(DeliveryHeaders.endpoint);
-  const partition = partitionFromDeliverySubject(m.subject);
-  if (!eventId || !subscriptionId || !endpointId || partition === undefined) return undefined;
-  const attempt = Number(h?.get(DeliveryHeaders.attempt) || '1');
-  return {
-    eventId,
-    subscriptionId,
-    endpointId,
-    partition,
-    attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
-    deliveryMsgId: deliveryId(eventId, subscriptionId),
-  };
-}
-
-function identity(ref: DeliveryRef): Record<string, string> {
-  return {
-    [DeliveryHeaders.eventId]: ref.eventId,
-    [DeliveryHeaders.subscription]: ref.subscriptionId,
-    [DeliveryHeaders.endpoint]: ref.endpointId,
-  };
 }

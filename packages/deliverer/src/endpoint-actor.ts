@@ -1,8 +1,8 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
-import { startPullLoop, type Logger, type PullLoop } from '@sluice/core';
+import { readDelivery, startPullLoop, type DeliveryRef, type Logger, type PullLoop } from '@sluice/core';
 import type { AttemptRecord } from './attempt-record.js';
 import { attemptChannel } from './diagnostics.js';
-import { deliveryRef, type DeliveryEffects, type DeliveryRef } from './delivery-effects.js';
+import type { DeliveryEffects } from './delivery-effects.js';
 import type { DeliverySender, DeliveryTarget } from './delivery-sender.js';
 import type { EndpointState, Gate } from './endpoint-state.js';
 import { classify, type Outcome, type StatusPolicy } from './outcome.js';
@@ -138,7 +138,7 @@ export class EndpointActor {
   }
 
   async #dispatch(m: JsMsg): Promise<void> {
-    const ref = deliveryRef(m);
+    const ref = readDelivery(m);
     if (!ref) {
       this.#o.logger.error({ subject: m.subject, seq: m.seq }, 'delivery without sluice headers: dropped');
       m.term();

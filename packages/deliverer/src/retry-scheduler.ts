@@ -1,8 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
-  DeliveryHeaders,
   ensureDurable,
+  readDelivery,
+  readRetryDue,
   retriesStream,
   retriesStreamSubjects,
   retrySchedulerConsumer,
@@ -11,7 +12,7 @@ import {
   type NatsConfig,
   type PullLoop,
 } from '@sluice/core';
-import { deliveryRef, type DeliveryEffects } from './delivery-effects.js';
+import type { DeliveryEffects } from './delivery-effects.js';
 
 /** Options of {@link RetryScheduler}. */
 export interface RetrySchedulerOptions {
@@ -69,13 +70,13 @@ export class RetryScheduler {
   }
 
   async #handle(m: JsMsg): Promise<void> {
-    const due = Number(m.headers?.get(DeliveryHeaders.due));
-    const wait = Number.isFinite(due) ? due - this.#now() : 0;
+    const due = readRetryDue(m.headers);
+    const wait = due === undefined ? 0 : due - this.#now();
     if (wait > 0) {
       m.nak(wait);
       return;
     }
-    const ref = deliveryRef(m);
+    const ref = readDelivery(m);
     if (!ref) {
       // Not something a deliverer wrote: keeping it would block nothing but would never go anywhere.
       this.#log.error({ subject: m.subject, seq: m.seq }, 'retry without delivery headers: dropped');

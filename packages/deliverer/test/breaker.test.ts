@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startNats, startReceiver, waitFor, type RecordedRequest } from '../../../test/harness/index.js';
+import { startNats, startReceiver, waitFor, type RecordedRequest } from '@sluice/test-harness';
 import { endpointHealth, newDeliverer, publishDeliveries, setup, startDeliverer } from './fixture.js';
 
 const HISTORY = 300;

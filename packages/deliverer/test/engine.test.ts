@@ -1,7 +1,7 @@
 import { dlqStream, deliveriesStream, retriesStream } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { startNats, startReceiver, waitFor, type RecordedRequest, type TestNats } from '@sluice/test-harness';
-import { OperationalEventTypes } from '../src/index.js';
+import { OperationalEventTypes } from '../src/operational-events.js';
 import {
   attemptRecords,
   attemptsOf,

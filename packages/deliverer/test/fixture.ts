@@ -19,32 +19,25 @@ import {
   dlqEndpointFilter,
   dlqStream,
   endpointConsumer,
-  deliveryId,
-  deliverySubject,
   eventSubject,
   eventsStream,
   openEndpointHealth,
   partitionFromDeliverySubject,
   partitionOf,
   provisionStreams,
-  redriveMsgId,
+  redrivenDelivery,
   retriesStream,
   retrySchedulerConsumer,
+  routedDelivery,
   type CloudEvent,
   type Config,
   type PubAck,
 } from '@sluice/core';
 import { Webhook } from 'standardwebhooks';
-import {
-  Deliverer,
-  decodeAttempt,
-  decodeHealth,
-  encodeHealth,
-  type AttemptRecord,
-  type DelivererOptions,
-  type EndpointHealth,
-  type OperationalData,
-} from '../src/index.js';
+import { decodeAttempt, type AttemptRecord } from '../src/attempt-record.js';
+import { Deliverer, type DelivererOptions } from '../src/deliverer.js';
+import { decodeHealth, encodeHealth, type EndpointHealth } from '../src/endpoint-health.js';
+import type { OperationalData } from '../src/operational-events.js';
 import { uniqueName, type RecordedRequest, type TestNats } from '@sluice/test-harness';
 
 // Shared by the in-process (deliverer.test.ts) and pool (pool.test.ts) integration tests: one setup,
@@ -169,16 +162,12 @@ function sendDelivery(s: Setup, endpoint: string, n: number): [TestDelivery, Pro
     }).replace(',', ', '),
     'utf8',
   );
-  const stored = s.publisher.publish(
-    deliverySubject(s.config.nats, endpoint, n % 4),
+  const d = routedDelivery(
+    s.config.nats,
+    { eventId, subscriptionId: 'sub1', endpointId: endpoint, partition: n % 4 },
     body,
-    deliveryId(eventId, 'sub1'),
-    {
-      [DeliveryHeaders.eventId]: eventId,
-      [DeliveryHeaders.subscription]: 'sub1',
-      [DeliveryHeaders.endpoint]: endpoint,
-    },
   );
+  const stored = s.publisher.publish(d.subject, d.data, d.msgId, d.headers);
   return [{ eventId, endpoint, body }, stored];
 }
 
@@ -302,16 +291,14 @@ export async function redriveDeadLetters(s: Setup, endpoint: string): Promise<nu
   for (const d of letters) {
     const partition = partitionFromDeliverySubject(d.subject);
     if (partition === undefined) throw new Error(`dead letter ${d.seq} has no partition: ${d.subject}`);
-    await s.publisher.publish(
-      deliverySubject(ns, endpoint, partition),
+    const { eventId, subscriptionId } = d;
+    const m = redrivenDelivery(
+      ns,
+      { eventId, subscriptionId, endpointId: endpoint, partition },
+      d.seq,
       d.data,
-      redriveMsgId(deliveryId(d.eventId, d.subscriptionId), d.seq),
-      {
-        [DeliveryHeaders.eventId]: d.eventId,
-        [DeliveryHeaders.subscription]: d.subscriptionId,
-        [DeliveryHeaders.endpoint]: endpoint,
-      },
     );
+    await s.publisher.publish(m.subject, m.data, m.msgId, m.headers);
     await s.jsm.streams.deleteMessage(dlqStream(ns), d.seq, false);
   }
   return letters.length;

@@ -1,6 +1,6 @@
 import { createLogger, retrySubject } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { startNats, startReceiver, waitFor } from '../../../test/harness/index.js';
+import { startNats, startReceiver, waitFor } from '@sluice/test-harness';
 import { newDeliverer, publishDeliveries, setup } from './fixture.js';
 
 /**

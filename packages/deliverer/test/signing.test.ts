@@ -2,14 +2,11 @@ import { createPublicKey, verify as verifyEd25519 } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   AckWindowPublisher,
-  DeliveryHeaders,
   MainKey,
   SigningSecretStore,
   attemptsFilter,
   attemptsStream,
   buildConfig,
-  deliveryId,
-  deliverySubject,
   dlqEndpointFilter,
   dlqStream,
   eventsStream,
@@ -17,6 +14,7 @@ import {
   isSluiceError,
   openSecrets,
   provisionStreams,
+  routedDelivery,
   secretsBucket,
   type EndpointSecrets,
 } from '@sluice/core';
@@ -392,16 +390,12 @@ describe('both delivery modes send byte-identical requests', () => {
       await using _d = await started(deliverer(s, { mainKey, now: () => fixedMs }));
       // The same event id and bytes; another subscription id so the stream stores it again.
       const body = Buffer.from('{"specversion":"1.0","id":"evt_twin","data":{"name":"Zoë 🚀"}}', 'utf8');
-      await s.publisher.publish(
-        deliverySubject(s.config.nats, 'twin', 0),
+      const d = routedDelivery(
+        s.config.nats,
+        { eventId: 'evt_twin', subscriptionId: `sub${i}`, endpointId: 'twin', partition: 0 },
         body,
-        deliveryId('evt_twin', `sub${i}`),
-        {
-          [DeliveryHeaders.eventId]: 'evt_twin',
-          [DeliveryHeaders.subscription]: `sub${i}`,
-          [DeliveryHeaders.endpoint]: 'twin',
-        },
       );
+      await s.publisher.publish(d.subject, d.data, d.msgId, d.headers);
       await hook.waitFor(i + 1);
       got.push(hook.requests[i]!);
       await waitFor(() => consumerIdle(s, 'twin'), { message: `${mode} settled` });

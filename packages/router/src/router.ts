@@ -2,10 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   AckWindowPublisher,
-  DeliveryHeaders,
-  deliveryId,
-  deliverySubject,
   ensureDurable,
+  routedDelivery,
   startPullLoop,
   type PullLoop,
   eventPartitionFilter,
@@ -126,16 +124,9 @@ export class Router {
     }
     const acks = targets.map((t) => {
       try {
-        return this.#publisher.publish(
-          deliverySubject(nats, t.endpointId, partition),
-          m.data,
-          deliveryId(eventId, t.subscriptionId),
-          {
-            [DeliveryHeaders.eventId]: eventId,
-            [DeliveryHeaders.subscription]: t.subscriptionId,
-            [DeliveryHeaders.endpoint]: t.endpointId,
-          },
-        );
+        const { subscriptionId, endpointId } = t;
+        const d = routedDelivery(nats, { eventId, subscriptionId, endpointId, partition }, m.data);
+        return this.#publisher.publish(d.subject, d.data, d.msgId, d.headers);
       } catch (err) {
         // SLUICE_PUBLISH_TOO_LARGE: the delivery's headers pushed an event that just fit over
         // max_payload. It is nak'ed and logged as an error on every attempt: loud, never skipped.

@@ -1,11 +1,5 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
-import {
-  DeliveryHeaders,
-  SluiceError,
-  dlqEndpointFilter,
-  dlqStream,
-  partitionFromDeliverySubject,
-} from '@sluice/core';
+import { SluiceError, dlqEndpointFilter, dlqStream, readDeadLetter } from '@sluice/core';
 import type { AdminContext } from './context.js';
 import { scanStream } from './scan.js';
 import { parseTime } from './time.js';
@@ -55,29 +49,17 @@ export interface StoredMessage {
 export function deadLetterOf(m: StoredMessage, hdrs: MsgHdrs | undefined): DeadLetter {
   const headers: Record<string, string> = {};
   for (const [k, v] of hdrs ?? []) headers[k] = v.join(', ');
-  const get = (name: string): string | undefined => hdrs?.get(name) || undefined;
+  const stored = readDeadLetter({ subject: m.subject, headers: hdrs });
   const storedAtMs = m.time.getTime();
   return {
     seq: m.seq,
     subject: m.subject,
-    partition: partitionFromDeliverySubject(m.subject),
     storedAtMs,
-    failedAtMs: numberOf(get(DeliveryHeaders.failedAt)) ?? storedAtMs,
-    eventId: get(DeliveryHeaders.eventId),
-    subscriptionId: get(DeliveryHeaders.subscription),
-    endpointId: get(DeliveryHeaders.endpoint),
-    attempts: numberOf(get(DeliveryHeaders.attempt)),
-    reason: get(DeliveryHeaders.reason),
-    status: numberOf(get(DeliveryHeaders.status)),
-    error: get(DeliveryHeaders.error),
+    ...stored,
+    failedAtMs: stored.failedAtMs ?? storedAtMs,
     headers,
     data: m.data,
   };
-}
-
-function numberOf(text: string | undefined): number | undefined {
-  const n = text === undefined ? Number.NaN : Number(text);
-  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Which dead letters a `dlq ls` or `dlq redrive` is about; every field narrows. */

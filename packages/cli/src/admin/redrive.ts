@@ -3,11 +3,9 @@ import {
   DeliveryHeaders,
   SluiceError,
   deliveriesStream,
-  deliveryId,
-  deliverySubject,
   dlqStream,
   isSluiceError,
-  redriveMsgId,
+  redrivenDelivery,
 } from '@sluice/core';
 import type { AdminContext, AdminRun } from './context.js';
 import {
@@ -131,14 +129,12 @@ function targetOf(d: DeadLetter): RedriveTarget | undefined {
  */
 async function redriveOne(ctx: AdminContext, t: RedriveTarget): Promise<boolean> {
   const ns = ctx.config.nats;
+  const { subject, data, msgId, headers: fields } = redrivenDelivery(ns, t, t.seq, t.data);
   const h = headers();
-  h.set(DeliveryHeaders.eventId, t.eventId);
-  h.set(DeliveryHeaders.subscription, t.subscriptionId);
-  h.set(DeliveryHeaders.endpoint, t.endpointId);
-  const subject = deliverySubject(ns, t.endpointId, t.partition);
+  for (const [k, v] of Object.entries(fields)) h.set(k, v);
   try {
-    const ack = await ctx.js.publish(subject, t.data, {
-      msgID: redriveMsgId(deliveryId(t.eventId, t.subscriptionId), t.seq),
+    const ack = await ctx.js.publish(subject, data, {
+      msgID: msgId,
       headers: h,
       expect: { streamName: deliveriesStream(ns) },
     });
