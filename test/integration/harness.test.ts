@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { startMysql, startNats, startReceiver, uniqueName, waitFor } from '@sluice/test-harness';
+import {
+  parseStrictJson,
+  startMysql,
+  startNats,
+  startReceiver,
+  strictLogLines,
+  uniqueName,
+  waitFor,
+} from '@sluice/test-harness';
 
 function isAlive(pid: number): boolean {
   try {
@@ -178,5 +186,27 @@ describe('startMysql', () => {
     expect(db.server.port).toBe(port);
     expect(db.server.rootUrl).toBe(rootUrl);
     expect(await db.query('SELECT id FROM kept.t')).toEqual([{ id: 1 }]);
+  });
+});
+
+describe('strict JSON log lines', () => {
+  it('refuses a key repeated in one object, wherever it is, and nothing else', () => {
+    expect(parseStrictJson('{"component":"a","x":{"component":"b"},"msg":"m"}')).toMatchObject({ msg: 'm' });
+    expect(() => parseStrictJson('{"component":"a","msg":"m","component":"b"}')).toThrow(
+      'duplicate key "component" in $',
+    );
+    expect(() => parseStrictJson('{"err":{"code":1,"code":2}}')).toThrow('duplicate key "code" in $.err');
+    expect(() => parseStrictJson('[{"a":1},{"b":1,"b":2}]')).toThrow('in $[1]');
+    // A quoted key inside a string value is text, not a key.
+    expect(parseStrictJson('{"s":"\\"k\\":1","k":2}')).toEqual({ s: '"k":1', k: 2 });
+    expect(() => parseStrictJson("{'a':1}")).toThrow();
+  });
+
+  it('takes the lines that start with { and quotes the first bad one', () => {
+    expect(strictLogLines('banner\n{"msg":"a"}\n  verified\n{"msg":"b"}\n')).toEqual([
+      { msg: 'a' },
+      { msg: 'b' },
+    ]);
+    expect(() => strictLogLines('{"msg":"a","msg":"b"}')).toThrow(/duplicate key "msg".*\{"msg":"a"/);
   });
 });
