@@ -121,6 +121,50 @@ describe('binlog retention guard', () => {
     expect(records.filter((r) => r.code === 'SLUICE_BINLOG_RETENTION_LOW')).toHaveLength(1);
   }, 120_000);
 
+  it('stays quiet after a server restart while binlog expiry is off, and warns once it is on', async () => {
+    await using nats = await startNats();
+    await using db = await startMysql();
+    const nc = await nats.connect();
+    const schema = uniqueName('restart');
+    await db.query(`CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t (id INT PRIMARY KEY)`);
+    const config = testConfig(nats, db, {
+      capture: { retentionCheckIntervalMs: 100 },
+      source: { include: [schema] },
+    });
+    const { checkpoints } = await provision(nc, config);
+    const { logger, records } = recordingLogger();
+    await using capture = newCapture(config, nc, { checkpoints, logger });
+    await capture.start();
+    await db.query(`INSERT INTO ${schema}.t VALUES (1)`);
+    const cpFile = (await binlogs(db)).at(-1)!;
+    await waitForEvents(nc, config, 1);
+
+    // The restart rotates the binlog; with no transaction since, the checkpoint stays in the old file,
+    // now closed and the oldest. MariaDB's default expiry is 0: nothing will purge it.
+    await db.restart();
+    await waitFor(
+      () => {
+        const r = capture.stats().retention;
+        return capture.stats().reconnects >= 1 && r?.checkpointFile === cpFile && r.filesBehind >= 1;
+      },
+      { timeoutMs: 60_000, message: 'retention checked after the restart' },
+    );
+    expect(capture.stats().retention).toMatchObject({ filesOlder: 0, expireSeconds: 0, low: false });
+    expect(records.filter((r) => r.code === 'SLUICE_BINLOG_RETENTION_LOW')).toEqual([]);
+
+    // With expiry on, the same file is next in line to be purged.
+    await db.query('SET GLOBAL binlog_expire_logs_seconds = 86400');
+    await waitFor(() => records.some((r) => r.code === 'SLUICE_BINLOG_RETENTION_LOW'), {
+      timeoutMs: 30_000,
+      message: 'SLUICE_BINLOG_RETENTION_LOW logged once expiry is on',
+    });
+    expect(capture.stats().retention).toMatchObject({
+      checkpointFile: cpFile,
+      expireSeconds: 86_400,
+      low: true,
+    });
+  }, 120_000);
+
   it('sluice capture exits non-zero with SLUICE_BINLOG_POSITION_PURGED when the checkpoint was purged', async () => {
     await using nats = await startNats();
     await using db = await startMysql();

@@ -12,7 +12,7 @@ import {
 } from '@sluice/core';
 import { CaptureLease } from '../resume/capture-lease.js';
 import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
-import { BinlogSession } from './binlog-session.js';
+import { BinlogSession, type StreamStart } from './binlog-session.js';
 import {
   CheckpointWriter,
   loadCheckpoint,
@@ -77,6 +77,20 @@ export interface CaptureStats {
   readonly oversizeEvents: number;
   /** The checkpoint against the server's binlog retention, from the last check (decision 0012). */
   readonly retention: RetentionStatus | undefined;
+  /**
+   * True once this capturer streams under the lease from a stored position: every row committed from
+   * then on is captured, across crashes and reconnects. False while standing by.
+   */
+  readonly ready: boolean;
+  /** Where it became ready, as `0-1-42 (bin.000001:1234)` or `bin.000001:1234`; absent before. */
+  readonly position: string | undefined;
+}
+
+/** A binlog position of the `ready` log line and stat. */
+interface ReadyPosition {
+  readonly gtid?: string;
+  readonly file: string;
+  readonly pos: number;
 }
 
 const LEASE_LOST = Symbol('lease lost');
@@ -118,6 +132,8 @@ export class BinlogCapture {
   #failures = 0;
   #started = false;
   #stopping = false;
+  /** Where this capturer became ready; reset when it steps down to standby. */
+  #readyFrom: ReadyPosition | undefined;
   readonly #lease: CaptureLease | undefined;
   #leaseLost!: () => void;
   #lostSignal: Promise<void> = new Promise((r) => (this.#leaseLost = r));
@@ -170,7 +186,7 @@ export class BinlogCapture {
       else {
         // A standby still checks its configuration now: a broken one should not wait to fail over.
         await preflight(this.#o.source.url);
-        this.#log.info({ sourceId: this.#o.source.id }, 'another capturer holds the lease: standing by');
+        this.#log.info('another capturer holds the lease: standing by');
       }
     } catch (err) {
       await this.#lease?.stop(true);
@@ -200,6 +216,8 @@ export class BinlogCapture {
   /** A snapshot of the counters. */
   stats(): CaptureStats {
     const r = this.#running;
+    const active = this.#lease === undefined || this.#lease.held;
+    const from = active ? this.#readyFrom : undefined;
     return {
       rowsPublished: this.#rows,
       rowsSkipped: this.#skippedBefore + (r?.resume.skipped ?? 0),
@@ -212,7 +230,9 @@ export class BinlogCapture {
       lastCheckpoint: r?.writer.written ?? this.#lastCheckpoint,
       pendingAcks: r?.session.pendingAcks ?? 0,
       reconnects: this.#reconnects,
-      role: this.#lease === undefined || this.#lease.held ? 'active' : 'standby',
+      role: active ? 'active' : 'standby',
+      ready: from !== undefined,
+      position: from === undefined ? undefined : positionText(from),
     };
   }
 
@@ -265,6 +285,7 @@ export class BinlogCapture {
       if (failure === LEASE_LOST || (isSluiceError(failure) && failure.code === 'SLUICE_LEASE_LOST')) {
         // Someone else captures now: nothing of this session may reach the stream or the checkpoint.
         this.#log.warn({ code: 'SLUICE_LEASE_LOST' }, 'capture lease lost: stepping down to standby');
+        this.#readyFrom = undefined;
         this.#lostSignal = new Promise((r) => (this.#leaseLost = r));
         await this.#discard();
         continue;
@@ -355,7 +376,7 @@ export class BinlogCapture {
         fence: this.#lease === undefined ? undefined : () => this.#lease!.held,
         checkpointStale: () => writer.stale,
         resume,
-        beforeFirstEvent: () => this.#reconcile(cp, resume, writer),
+        beforeFirstEvent: (start) => this.#reconcile(cp, resume, writer, start),
         logger: this.#log,
         onSafe: (pos) => writer.offer({ ...pos, streamSeq: resume.at(pos) }),
         onRowAcked: () => this.#rows++,
@@ -380,7 +401,12 @@ export class BinlogCapture {
   // find what the stream already holds after the checkpoint, then refresh the checkpoint's updatedAt
   // so that it also bounds what this session will publish. Runs while the binlog is already open, so
   // a broker outage fails the session here rather than its start.
-  async #reconcile(cp: Checkpoint | undefined, resume: StreamFloor, writer: CheckpointWriter): Promise<void> {
+  async #reconcile(
+    cp: Checkpoint | undefined,
+    resume: StreamFloor,
+    writer: CheckpointWriter,
+    start: StreamStart,
+  ): Promise<void> {
     const { capture } = this.#o;
     const found = await reconcileWithStream({
       nc: this.#o.nc,
@@ -395,7 +421,29 @@ export class BinlogCapture {
       cancelled: () => this.#running?.resume !== resume,
     });
     resume.load(found.floor, found.stored);
-    await writer.start();
+    // A first start streams from the end of the binlog: that position is stored before capture calls
+    // itself ready, so that a crash before the first transaction cannot move the start past rows
+    // written after `ready`. Nothing of this source is stored after it yet: the stream's end is its floor.
+    const from: ReadyPosition | undefined =
+      cp ??
+      (start.file !== undefined && start.pos !== undefined
+        ? { ...start, file: start.file, pos: start.pos }
+        : undefined);
+    await writer.start(
+      cp === undefined && from !== undefined ? { ...from, streamSeq: found.floor } : undefined,
+    );
+    this.#becameReady(from);
+  }
+
+  // Logged once per becoming ready (first start, or taking over as standby), not per reconnect.
+  #becameReady(from: ReadyPosition | undefined): void {
+    if (this.#readyFrom !== undefined || from === undefined) return;
+    this.#readyFrom = {
+      ...(from.gtid !== undefined ? { gtid: from.gtid } : {}),
+      file: from.file,
+      pos: from.pos,
+    };
+    this.#log.info(this.#readyFrom, `ready: capturing from ${positionText(this.#readyFrom)}`);
   }
 
   // After a failure nothing of the session is trusted: no final checkpoint, just wait for a write
@@ -430,4 +478,10 @@ export class BinlogCapture {
     await this.#lease?.stop(true);
     this.#log.info({ checkpoint: this.#lastCheckpoint, rows: this.#rows }, 'binlog capture stopped');
   }
+}
+
+/** A binlog position as people read it: `0-1-42 (bin.000001:1234)`, or `bin.000001:1234` without GTID. */
+function positionText(p: ReadyPosition): string {
+  const filePos = `${p.file}:${p.pos}`;
+  return p.gtid !== undefined && p.gtid !== '' ? `${p.gtid} (${filePos})` : filePos;
 }

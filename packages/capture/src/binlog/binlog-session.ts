@@ -32,6 +32,15 @@ import {
 } from '../transactions/transaction-tracker.js';
 import { binlogEventChannel, describeBinlogEvent } from './binlog-event-channel.js';
 
+/** Where a session's binlog stream starts, as zongji reports it once ready. */
+export interface StreamStart {
+  /** The GTID position (MySQL: GTID set) zongji was seeded with; absent when it has none. */
+  readonly gtid?: string;
+  /** The binlog file and offset it reads from; absent for a start by GTID. */
+  readonly file?: string;
+  readonly pos?: number;
+}
+
 /** Options of {@link BinlogSession}. */
 export interface BinlogSessionOptions {
   readonly url: string;
@@ -69,10 +78,10 @@ export interface BinlogSessionOptions {
   readonly resume?: StreamFloor;
   /**
    * Work to finish after zongji is ready and before the first binlog event is handled (the reconcile
-   * scan, the first checkpoint write); the binlog connection stays paused meanwhile, and a rejection
-   * fails the session.
+   * scan, the first checkpoint write), given where the stream starts; the binlog connection stays
+   * paused meanwhile, and a rejection fails the session.
    */
-  readonly beforeFirstEvent?: () => Promise<void>;
+  readonly beforeFirstEvent?: (start: StreamStart) => Promise<void>;
 }
 
 /**
@@ -177,7 +186,14 @@ export class BinlogSession {
           // and a paused mysql2 connection drops a command that starts meanwhile. The first event
           // is held instead (#onEvent), which pauses the connection.
           this.#preparing = true;
-          before().then(
+          const { gtidSet, filename, position } = z.options;
+          const seeded = z.gtidSet ?? gtidSet;
+          // zongji takes the end of the binlog from SHOW BINARY LOGS, whose File_size may arrive as text.
+          const pos = Number(position);
+          before({
+            ...(seeded !== undefined && seeded !== '' ? { gtid: seeded } : {}),
+            ...(filename !== undefined && Number.isSafeInteger(pos) ? { file: filename, pos } : {}),
+          }).then(
             () => this.#prepared(),
             (err: unknown) => this.#fail(err),
           );

@@ -23,6 +23,7 @@ export interface CaptureLeaseOptions {
    * hosts that is tolerated (leases compare the holder's wall clock with the standby's).
    */
   readonly skewMs: number;
+  /** The capturer's logger, which already names the source: lines here add no `sourceId` of their own. */
   readonly logger: Logger;
   /** Wall clock, ms since the epoch. @default Date.now */
   readonly now?: () => number;
@@ -97,10 +98,7 @@ export class CaptureLease {
     this.#validUntil = started + this.#o.ttlMs;
     this.#acquiredAtMs = record.acquiredAtMs;
     if (held?.owner !== this.owner)
-      this.#o.logger.info(
-        { sourceId: this.#o.sourceId, owner: this.owner, previous: held?.owner },
-        'capture lease taken',
-      );
+      this.#o.logger.info({ owner: this.owner, previous: held?.owner }, 'capture lease taken');
     return true;
   }
 
@@ -151,7 +149,7 @@ export class CaptureLease {
       this.#validUntil = started + this.#o.ttlMs;
       return true;
     } catch (err) {
-      this.#o.logger.warn({ err, sourceId: this.#o.sourceId }, 'capture lease not renewed');
+      this.#o.logger.warn({ err }, 'capture lease not renewed');
       // A revision mismatch means someone else holds it now: lost for good.
       if (/wrong last sequence/i.test(String((err as Error).message)))
         this.#validUntil = Number.NEGATIVE_INFINITY;
@@ -163,7 +161,7 @@ export class CaptureLease {
     const fn = this.#onLost;
     this.#onLost = undefined;
     this.#validUntil = Number.NEGATIVE_INFINITY;
-    this.#o.logger.warn({ sourceId: this.#o.sourceId }, 'capture lease lost; stepping down');
+    this.#o.logger.warn('capture lease lost; stepping down');
     fn?.();
   }
 }

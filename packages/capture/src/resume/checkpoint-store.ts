@@ -148,12 +148,14 @@ export class CheckpointWriter {
 
   /**
    * Writes the loaded checkpoint again with a fresh `updatedAt` (so that it covers what this session
-   * will publish) and starts the heartbeat. Call before publishing anything.
+   * will publish) — or, when none was loaded, `initial`, the position the session starts from, so that
+   * a crash before the first transaction cannot move the start forward — and starts the heartbeat.
+   * Call before publishing anything.
    * @throws SluiceError `SLUICE_CHECKPOINT_STALE` when that write fails.
    */
-  async start(): Promise<void> {
+  async start(initial?: CheckpointPosition): Promise<void> {
     if (this.#closed) return; // the session was discarded meanwhile: a later one may have written since
-    const pos = this.#writtenPos;
+    const pos = this.#writtenPos ?? initial;
     if (pos === undefined) return this.#armHeartbeat(this.#o.heartbeatMs);
     // Tracked as the write in flight, so that close() waits for it.
     const writing = (this.#writing = this.#write(pos, 'start'));

@@ -3,6 +3,7 @@ import type { Logger } from '@sluice/core';
 import {
   assessRetention,
   expireSecondsOf,
+  maxTotalBytesOf,
   type BinlogFile,
   type RetentionStatus,
   type RotationLog,
@@ -78,7 +79,8 @@ export class RetentionMonitor {
     try {
       const [logs] = await conn.query<RowDataPacket[]>('SHOW BINARY LOGS');
       const [vars] = await conn.query<RowDataPacket[]>(
-        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_expire_logs_seconds', 'expire_logs_days')",
+        'SHOW GLOBAL VARIABLES WHERE Variable_name IN ' +
+          "('binlog_expire_logs_seconds', 'expire_logs_days', 'max_binlog_total_size', 'binlog_space_limit')",
       );
       const binlogs: BinlogFile[] = logs.map((r) => ({
         name: String(r.Log_name),
@@ -89,6 +91,7 @@ export class RetentionMonitor {
         binlogs,
         checkpoint,
         expireSeconds: expireSecondsOf(settings),
+        maxTotalBytes: maxTotalBytesOf(settings),
         closedAtMs: this.#o.rotations.closedAt(checkpoint.file),
         nowMs: this.#o.now(),
         marginFiles: this.#o.marginFiles,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RotationLog, assessRetention, expireSecondsOf, type RetentionInput } from './retention.js';
+import {
+  RotationLog,
+  assessRetention,
+  expireSecondsOf,
+  maxTotalBytesOf,
+  type RetentionInput,
+} from './retention.js';
 
 const HOUR = 3600_000;
 const logs = (...sizes: number[]) => sizes.map((size, i) => ({ name: `bin.00000${i + 1}`, size }));
@@ -7,6 +13,7 @@ const base: RetentionInput = {
   binlogs: logs(1000, 2000, 3000),
   checkpoint: { file: 'bin.000003', pos: 1000 },
   expireSeconds: 0,
+  maxTotalBytes: 0,
   closedAtMs: undefined,
   nowMs: 10 * 24 * HOUR,
   marginFiles: 1,
@@ -23,6 +30,7 @@ describe('assessRetention', () => {
       filesBehind: 0,
       bytesBehind: 2000,
       expireSeconds: 0,
+      maxTotalBytes: 0,
       retentionHeadroomMs: null,
       low: false,
     });
@@ -35,17 +43,38 @@ describe('assessRetention', () => {
   });
 
   it('is low when the closed checkpoint file has fewer older files than the margin', () => {
-    const oldest = { ...base, checkpoint: { file: 'bin.000001', pos: 400 } };
+    const oldest = { ...base, expireSeconds: 7 * 86_400, checkpoint: { file: 'bin.000001', pos: 400 } };
     expect(assessRetention(oldest)).toMatchObject({
       filesOlder: 0,
       filesBehind: 2,
       bytesBehind: 600 + 2000 + 3000,
       low: true,
     });
-    const second = { ...base, checkpoint: { file: 'bin.000002', pos: 0 } };
+    const second = { ...oldest, checkpoint: { file: 'bin.000002', pos: 0 } };
     expect(assessRetention(second)?.low).toBe(false);
     expect(assessRetention({ ...second, marginFiles: 2 })?.low).toBe(true);
     expect(assessRetention({ ...oldest, marginFiles: 0 })?.low).toBe(false);
+  });
+
+  it('is never low for a file still on the server when the server purges nothing by itself', () => {
+    // Expiry 0 (MariaDB's default): a restart's rotation leaves the checkpoint in the oldest, closed
+    // file, and nothing will purge it but a PURGE someone runs.
+    const restarted = { ...base, binlogs: logs(900, 300), checkpoint: { file: 'bin.000001', pos: 900 } };
+    expect(assessRetention(restarted)).toMatchObject({
+      filesOlder: 0,
+      filesBehind: 1,
+      expireSeconds: 0,
+      maxTotalBytes: 0,
+      retentionHeadroomMs: null,
+      low: false,
+    });
+    expect(assessRetention({ ...restarted, marginFiles: 5 })?.low).toBe(false);
+    // Either way of purging by itself makes the oldest file next in line.
+    expect(assessRetention({ ...restarted, expireSeconds: 1 })?.low).toBe(true);
+    expect(assessRetention({ ...restarted, maxTotalBytes: 1 << 30 })).toMatchObject({
+      maxTotalBytes: 1 << 30,
+      low: true,
+    });
   });
 
   it('computes the headroom before expiry from when the file was closed', () => {
@@ -95,6 +124,15 @@ describe('expireSecondsOf', () => {
     expect(expireSecondsOf({ expire_logs_days: '2' })).toBe(172_800);
     expect(expireSecondsOf({ binlog_expire_logs_seconds: '0', expire_logs_days: '0.000000' })).toBe(0);
     expect(expireSecondsOf({})).toBe(0);
+  });
+});
+
+describe('maxTotalBytesOf', () => {
+  it('reads MariaDB max_binlog_total_size, or binlog_space_limit; 0 when unset', () => {
+    expect(maxTotalBytesOf({ max_binlog_total_size: '1073741824' })).toBe(1_073_741_824);
+    expect(maxTotalBytesOf({ binlog_space_limit: '4096' })).toBe(4096);
+    expect(maxTotalBytesOf({ max_binlog_total_size: '0', binlog_space_limit: '0' })).toBe(0);
+    expect(maxTotalBytesOf({})).toBe(0);
   });
 });
 

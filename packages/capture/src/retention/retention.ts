@@ -2,7 +2,7 @@
  * How close capture's checkpoint is to the binlog the server purges: a pure assessment from what
  * `SHOW BINARY LOGS` and the expiry settings say (docs/decisions/0012-oversize-and-retention.md, "Binlog
  * retention guard"). The server never purges the binlog it is writing; older files go oldest first,
- * by `PURGE BINARY LOGS` or, at a rotation, once older than the expiry.
+ * by `PURGE BINARY LOGS` or, at a rotation, once older than the expiry or past the size limit.
  */
 
 /** One row of `SHOW BINARY LOGS`. */
@@ -20,6 +20,8 @@ export interface RetentionInput {
   readonly checkpoint: { readonly file: string; readonly pos: number };
   /** `binlog_expire_logs_seconds`, or `expire_logs_days` in seconds; 0 when binlogs never expire. */
   readonly expireSeconds: number;
+  /** MariaDB's `max_binlog_total_size` (`binlog_space_limit`), bytes; 0 when there is none. */
+  readonly maxTotalBytes: number;
   /** When the checkpoint's file was closed (its rotate event), ms since the epoch, when capture read it. */
   readonly closedAtMs: number | undefined;
   /** Now, ms since the epoch. */
@@ -46,13 +48,18 @@ export interface RetentionStatus {
   readonly bytesBehind: number;
   /** The server's binlog expiry, seconds; 0 when binlogs never expire. */
   readonly expireSeconds: number;
+  /** The server's limit on the binlogs' total size, bytes; 0 when there is none. */
+  readonly maxTotalBytes: number;
   /**
    * Milliseconds until the expiry may purge the checkpoint's file (negative: at the next rotation);
    * `null` when it cannot expire (it is the file being written, or expiry is off) or capture has not
    * read its end yet.
    */
   readonly retentionHeadroomMs: number | null;
-  /** True when the checkpoint's file is within the margins of being purged, or already gone. */
+  /**
+   * True when the checkpoint's file is already gone, or when the server purges binlogs by itself
+   * (expiry or size limit) and the file is within the margins of being purged.
+   */
   readonly low: boolean;
 }
 
@@ -67,6 +74,7 @@ export function assessRetention(input: RetentionInput): RetentionStatus | undefi
     newestBinlog: binlogs[newest]!.name,
     checkpointFile: checkpoint.file,
     expireSeconds: input.expireSeconds,
+    maxTotalBytes: input.maxTotalBytes,
   };
   if (index < 0) {
     // Gone (or from before a RESET MASTER): a file/pos resume fails, a GTID resume may still work.
@@ -87,7 +95,12 @@ export function assessRetention(input: RetentionInput): RetentionStatus | undefi
     closed && input.expireSeconds > 0 && input.closedAtMs !== undefined
       ? input.closedAtMs + input.expireSeconds * 1000 - input.nowMs
       : null;
-  const low = closed && (index < input.marginFiles || (headroom !== null && headroom < input.marginMs));
+  // Without expiry or a size limit the server never purges by itself (MariaDB's default, and so the
+  // embedded server's): the oldest file is next in line only for a PURGE someone runs, and warning
+  // about it would fire after every server restart, whose rotation leaves the checkpoint there.
+  const purges = input.expireSeconds > 0 || input.maxTotalBytes > 0;
+  const low =
+    closed && purges && (index < input.marginFiles || (headroom !== null && headroom < input.marginMs));
   return {
     ...base,
     filesOlder: index,
@@ -107,6 +120,15 @@ export function expireSecondsOf(vars: Readonly<Record<string, string | undefined
   if (Number.isFinite(seconds) && seconds > 0) return seconds;
   const days = Number(vars.expire_logs_days ?? 0);
   return Number.isFinite(days) && days > 0 ? Math.round(days * 86_400) : 0;
+}
+
+/**
+ * The limit on the binlogs' total size from the server's variables: MariaDB's `max_binlog_total_size`
+ * (11.4+), or its older name `binlog_space_limit`. 0 when neither is set (MySQL has no such limit).
+ */
+export function maxTotalBytesOf(vars: Readonly<Record<string, string | undefined>>): number {
+  const bytes = Number(vars.max_binlog_total_size ?? vars.binlog_space_limit ?? 0);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
 }
 
 const KEEP_ROTATIONS = 64;
