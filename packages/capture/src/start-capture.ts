@@ -51,8 +51,8 @@ export async function startCapture(ctx: RoleContext): Promise<RoleHandle> {
     readiness: () => {
       const ready: Record<string, string> = {};
       for (const [i, c] of captures.entries()) {
-        const s = c.stats() as { ready?: boolean; position?: string };
-        if (s.ready !== true) return undefined;
+        const s = c.stats();
+        if (!s.ready) return undefined;
         ready[sources[i]!.id] = s.position ?? '';
       }
       return ready;

@@ -11,6 +11,7 @@ import {
   type MysqlSourceConfig,
 } from '@sluice/core';
 import { CaptureLease } from '../resume/capture-lease.js';
+import { positionText } from '../resume/capture-status.js';
 import { classifyFailure, reconnectDelayMs } from './failure-policy.js';
 import { BinlogSession, type StreamStart } from './binlog-session.js';
 import {
@@ -478,10 +479,4 @@ export class BinlogCapture {
     await this.#lease?.stop(true);
     this.#log.info({ checkpoint: this.#lastCheckpoint, rows: this.#rows }, 'binlog capture stopped');
   }
-}
-
-/** A binlog position as people read it: `0-1-42 (bin.000001:1234)`, or `bin.000001:1234` without GTID. */
-function positionText(p: ReadyPosition): string {
-  const filePos = `${p.file}:${p.pos}`;
-  return p.gtid !== undefined && p.gtid !== '' ? `${p.gtid} (${filePos})` : filePos;
 }
