@@ -20,3 +20,4 @@ export { spawnSluice, findSecretLeak, SLUICE_BIN } from './sluice.js';
 export type { SluiceProcess, SpawnSluiceOptions } from './sluice.js';
 export { storedMessages } from './streams.js';
 export { parseStrictJson, strictLogLines } from './json-lines.js';
+export { recordingLogger } from './logger.js';

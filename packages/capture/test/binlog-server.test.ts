@@ -3,15 +3,15 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { buildConfig, mysqlSources, openCheckpoints, type Config, type Logger } from '@sluice/core';
 import {
+  recordingLogger,
   spawnSluice,
   startMysql,
   startNats,
+  type TestMysql,
   uniqueName,
   waitFor,
-  type TestMysql,
 } from '@sluice/test-harness';
 import { BinlogCapture } from '../src/binlog/binlog-capture.js';
-import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, testConfig, waitForEvents } from './helpers.js';
 
 /** A capture of the config's first source with its own logger; dispose stops it. */

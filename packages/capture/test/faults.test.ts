@@ -1,9 +1,8 @@
 import { Objm } from '@nats-io/obj';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, mysqlSources, oversizeBucket, type CloudEvent, type RowChange } from '@sluice/core';
-import { startMysql, startNats, uniqueName, waitFor } from '@sluice/test-harness';
+import { recordingLogger, startMysql, startNats, uniqueName, waitFor } from '@sluice/test-harness';
 import { BinlogCapture } from '../src/binlog/binlog-capture.js';
-import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, startCapture, testConfig, waitForEvents } from './helpers.js';
 
 describe('faults', () => {

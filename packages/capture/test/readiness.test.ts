@@ -1,10 +1,10 @@
+import { recordingLogger } from '@sluice/test-harness';
 import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { mysqlSources, openLeases, type Config } from '@sluice/core';
 import { uniqueName, waitFor } from '../../../test/harness/index.js';
 import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
-import { parseStrictJson, recordingLogger } from './recording-logger.js';
 import { provision, serversForFile, testConfig, waitForEvents } from './helpers.js';
 
 // A first start begins at the end of the binlog, so a script must know when capture is ready: one
@@ -81,15 +81,4 @@ describe('readiness', () => {
       expect.objectContaining({ msg: `ready: capturing from ${cp.gtid} (${cp.file}:${cp.pos})` }),
     ]);
   }, 120_000);
-});
-
-describe('parseStrictJson', () => {
-  it('rejects a key given twice in one object, at any depth, and only that', () => {
-    expect(() => parseStrictJson('{"sourceId":"a","msg":"x","sourceId":"a"}')).toThrow(
-      /duplicate key "sourceId"/,
-    );
-    expect(() => parseStrictJson('{"a":{"b":1,"b":2}}')).toThrow(/duplicate key "b"/);
-    expect(() => parseStrictJson('{"a":[{"k":1},{"k":2}],"s":"\\"k\\",","k":3}')).not.toThrow();
-    expect(parseStrictJson('{"a":1,"b":{"a":2}}')).toEqual({ a: 1, b: { a: 2 } });
-  });
 });

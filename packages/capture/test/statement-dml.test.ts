@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { mysqlSources, type Config } from '@sluice/core';
 import type { KV } from '@nats-io/kv';
-import { uniqueName } from '@sluice/test-harness';
+import { recordingLogger, uniqueName } from '@sluice/test-harness';
 import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
-import { recordingLogger } from './recording-logger.js';
 import { provision, readEvents, serversForFile, testConfig, waitForEvents } from './helpers.js';
 
 // A session that switches itself to statement-based logging writes its INSERT/UPDATE/DELETE to the

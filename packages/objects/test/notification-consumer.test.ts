@@ -12,9 +12,15 @@ import {
   s3Sources,
   type Config,
 } from '@sluice/core';
-import { startNats, storedMessages, uniqueName, waitFor, type TestNats } from '@sluice/test-harness';
+import {
+  recordingLogger,
+  startNats,
+  storedMessages,
+  type TestNats,
+  uniqueName,
+  waitFor,
+} from '@sluice/test-harness';
 import { NotificationConsumer, objectEvents, readNotification } from '../src/index.js';
-import { recordingLogger } from './recording-logger.js';
 
 // The MinIO → NATS path against a real nats-server: the fixtures are published to the source's
 // subject with a plain core NATS publish, as MinIO's NATS target does; the consumer stores their
