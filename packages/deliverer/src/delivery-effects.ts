@@ -3,9 +3,7 @@ import {
   AckWindowPublisher,
   attemptSubject,
   deadLetterMessage,
-  encodeEvent,
-  eventSubject,
-  partitionOf,
+  eventMessage,
   requeuedDelivery,
   retryMessage,
   type CloudEvent,
@@ -75,8 +73,9 @@ export class DeliveryEffects {
 
   /** Publishes an operational event to the events stream, partitioned by its subject (the endpoint). */
   operational(event: CloudEvent): Promise<PubAck> {
-    const partition = partitionOf(event.subject ?? '', this.#ns.partitions);
-    return this.#publish(eventSubject(this.#ns, partition, event.type), encodeEvent(event), event.id);
+    // No Sluice-Source header: no configured source produced it, and the bytes stay as they were.
+    const m = eventMessage(this.#ns, event, event.subject ?? '', null);
+    return this.#publish(m.subject, m.data, m.msgId);
   }
 
   /** Announces a delivery that spent its schedule (`sluice.delivery.exhausted`). */
