@@ -14,7 +14,7 @@ import {
   provisionStreams,
   type Config,
 } from '@sluice/core';
-import { createApiServer, type ApiServer } from '../src/index.js';
+import { createApiServer, type ApiServer } from '../src/server.js';
 import { startNats, storedMessages, type TestNats } from '@sluice/test-harness';
 
 // Shared by the API integration tests: a nats-server, the API server on a free loopback port, one key

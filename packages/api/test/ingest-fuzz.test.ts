@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../src/index.js';
+import { MAX_JSON_DEPTH } from '../src/json-body.js';
 import { isErrorShape, rawConnect, secretsIn, startApi, type ApiKit, type RawResponse } from './api-kit.js';
 
 // Fuzzing POST /v1/events: whatever the body or the headers, the answer is never a 5xx, every 4xx

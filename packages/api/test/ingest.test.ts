@@ -9,7 +9,7 @@ import {
   provisionStreams,
   typeFromEventSubject,
 } from '@sluice/core';
-import { INGEST_SOURCE } from '../src/index.js';
+import { INGEST_SOURCE } from '../src/ingest-routes.js';
 import { auth, isErrorShape, secretsIn, startApi, type ApiKit } from './api-kit.js';
 
 // POST /v1/events over real HTTP against a real nats-server: every mode stores the right event, and

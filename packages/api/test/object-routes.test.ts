@@ -20,7 +20,7 @@ import {
   type Config,
 } from '@sluice/core';
 import { startNats, storedMessages, type TestNats } from '@sluice/test-harness';
-import { createApiServer, type ApiServer } from '../src/index.js';
+import { createApiServer, type ApiServer } from '../src/server.js';
 import { isErrorShape, secretsIn } from './api-kit.js';
 
 // POST /v1/sources/:id/notifications over real HTTP against a real nats-server: every recorded S3 /
