@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // One line per finished test file, then every failure (scripts/test.sh, .ci/run). Named, not left
-    // to vitest: when std-env's `isAgent` environment variables are set, vitest 4 defaults to a
-    // reporter that prints failing files only, and a CI log then stays silent for the whole run. On a
+    // to vitest: depending on environment variables it reads through std-env, vitest 4 may default to
+    // a reporter that prints failing files only, and a CI log then stays silent for the whole run. On a
     // terminal `default` also keeps a live count of files and tests; written to a file it never redraws.
     reporters: ['default'],
     projects: [
