@@ -102,6 +102,28 @@ describe('the first hour: sluice up and the commands of its folder', () => {
     expect(strictLogLines(second.stderr()).length).toBeGreaterThan(5);
   });
 
+  test('a script waits for ready before sluice up has even started, then inserts at once', async () => {
+    const folder = await makeTempDir('sluice-script');
+    try {
+      await using wait = await spawnSluice(['status', '--wait', 'ready', '--timeout', '120s'], {
+        cwd: folder,
+        env,
+      });
+      await using sluiceUp = await spawnSluice(['up'], { cwd: folder, env });
+      expect(await wait.exited, wait.stdout() + wait.stderr()).toBe(0);
+      expect(wait.stdout()).toMatch(/^ready$/m);
+      await using insert = await spawnSluice(
+        ['db', '-e', "INSERT INTO orders (customer, total) VALUES ('eve', 1.00)"],
+        { cwd: folder, env },
+      );
+      expect(await insert.exited, insert.stderr()).toBe(0);
+      await sluiceUp.waitForOutput(/"customer":"eve"/, 30_000);
+      expect(await sluiceUp.stop()).toBe(0);
+    } finally {
+      await removeTempDir(folder);
+    }
+  });
+
   test('doctor with no configuration and nothing running checks the servers sluice up would start', async () => {
     const empty = await makeTempDir('sluice-doctor');
     try {

@@ -247,6 +247,8 @@ function typeToTokens(type: string): string {
 // too so that the mapping is reversible.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const UNSAFE = /[\s.*>%\x00-\x1f\x7f]/g;
+// eslint-disable-next-line no-control-regex -- the same class, without the global flag's lastIndex
+const HAS_UNSAFE = /[\s.*>%\x00-\x1f\x7f]/;
 
 /**
  * Escapes one subject token: each character NATS forbids becomes `%XX` per UTF-8 byte (as in URLs);
@@ -254,6 +256,8 @@ const UNSAFE = /[\s.*>%\x00-\x1f\x7f]/g;
  */
 export function escapeToken(token: string): string {
   if (token.length === 0) return '%';
+  // Two names per captured row pass here; nearly all are plain (1.3% of capture's CPU before this test).
+  if (!HAS_UNSAFE.test(token)) return token;
   // Per UTF-8 byte, not per UTF-16 code unit: `\s` also matches U+2028, U+3000, … whose code unit
   // needs four hex digits, and `%2028` would read back as a space followed by "28".
   return token.replace(UNSAFE, (c) =>

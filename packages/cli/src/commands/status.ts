@@ -45,10 +45,20 @@ export async function runStatus(ctx: CommandContext): Promise<number> {
       ? DEFAULT_TIMEOUT_MS
       : parseDuration('--timeout', args.values.timeout as string);
   const deadline = Date.now() + timeoutMs;
-  let report = await statusOnce(ctx);
+  // While waiting, a server that is not up yet (sluice up still starting) is a state, not an error.
+  const poll = (): Promise<StatusReport> =>
+    wait === undefined
+      ? statusOnce(ctx)
+      : statusOnce(ctx).catch((err: unknown) => ({
+          ready: false,
+          nats: { url: '' },
+          sources: [],
+          note: `not reachable yet: ${(err as Error).message}`,
+        }));
+  let report = await poll();
   while (wait !== undefined && !report.ready && Date.now() < deadline) {
     await sleep(POLL_MS);
-    report = await statusOnce(ctx);
+    report = await poll();
   }
   if (args.values.json === true) io.out(JSON.stringify(report, null, 2));
   else for (const line of describe(report)) io.out(line);
