@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   buildConfig,
   createLogger,
+  type Logger,
   decodeEvent,
   eventsStream,
   mysqlSources,
@@ -70,11 +71,15 @@ export const testLogger = createLogger({
   pretty: false,
 });
 
-/** Starts a capture for the config's first source; dispose stops it gracefully. */
+/**
+ * Starts a capture for the config's first source; dispose stops it gracefully. `logger` defaults to
+ * {@link testLogger}; `leases` makes it take the source's lease first, as the capture role does.
+ */
 export async function startCapture(
   nc: NatsConnection,
   config: Config,
   checkpoints: KV,
+  options: { readonly logger?: Logger; readonly leases?: KV } = {},
 ): Promise<BinlogCapture & AsyncDisposable> {
   const source = mysqlSources(config)[0]!;
   const capture = new BinlogCapture({
@@ -83,7 +88,8 @@ export async function startCapture(
     capture: config.capture,
     nc,
     checkpoints,
-    logger: testLogger,
+    ...(options.leases ? { leases: options.leases } : {}),
+    logger: options.logger ?? testLogger,
   });
   await capture.start();
   return Object.assign(capture, { [Symbol.asyncDispose]: () => capture.stop() });

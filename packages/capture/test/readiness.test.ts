@@ -1,11 +1,9 @@
-import { recordingLogger } from '@sluice/test-harness';
 import { describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
-import { mysqlSources, openLeases, type Config } from '@sluice/core';
-import { uniqueName, waitFor } from '../../../test/harness/index.js';
-import { BinlogCapture } from '../src/binlog/binlog-capture.js';
+import { openLeases, type Config } from '@sluice/core';
+import { recordingLogger, uniqueName, waitFor } from '@sluice/test-harness';
 import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
-import { provision, serversForFile, testConfig, waitForEvents } from './helpers.js';
+import { provision, serversForFile, startCapture, testConfig, waitForEvents } from './helpers.js';
 
 // A first start begins at the end of the binlog, so a script must know when capture is ready: one
 // `ready: capturing from <position>` line, and `ready`/`position` in the stats, once the position it
@@ -15,19 +13,10 @@ const servers = serversForFile();
 
 async function startWithLease(config: Config, checkpoints: KV) {
   const { logger, records } = recordingLogger();
-  const source = mysqlSources(config)[0]!;
-  const capture = new BinlogCapture({
-    source: { ...source, url: source.url! },
-    nats: config.nats,
-    capture: config.capture,
-    nc: servers.nc,
-    checkpoints,
-    leases: await openLeases(servers.nc, config.nats),
-    logger,
-  });
-  await capture.start();
+  const leases = await openLeases(servers.nc, config.nats);
+  const capture = await startCapture(servers.nc, config, checkpoints, { logger, leases });
   const readyLines = () => records.filter((r) => String(r.msg).startsWith('ready'));
-  return Object.assign(capture, { records, readyLines, [Symbol.asyncDispose]: () => capture.stop() });
+  return Object.assign(capture, { records, readyLines });
 }
 
 describe('readiness', () => {

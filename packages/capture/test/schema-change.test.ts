@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { createLogger, eventsStream, mysqlSources, type CloudEvent, type Config } from '@sluice/core';
-import { BinlogCapture } from '../src/binlog/binlog-capture.js';
+import { createLogger, eventsStream, type CloudEvent, type Config } from '@sluice/core';
 import type { DdlChange } from '../src/ddl/ddl-event.js';
 import { uniqueName, waitFor } from '@sluice/test-harness';
 import {
@@ -12,6 +11,7 @@ import {
   waitForEvents,
   type StoredEvent,
   serversForFile,
+  startCapture,
 } from './helpers.js';
 
 const servers = serversForFile();
@@ -20,21 +20,12 @@ const servers = serversForFile();
 async function startLogged(config: Config, checkpoints: KV) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', pretty: false }, { write: (l: string) => lines.push(l) });
-  const source = mysqlSources(config)[0]!;
-  const capture = new BinlogCapture({
-    source: { ...source, url: source.url! },
-    nats: config.nats,
-    capture: config.capture,
-    nc: servers.nc,
-    checkpoints,
-    logger,
-  });
-  await capture.start();
+  const capture = await startCapture(servers.nc, config, checkpoints, { logger });
   let failed: unknown;
   capture.done.catch((err: unknown) => (failed = err));
   const logs = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const healthy = () => failed === undefined && capture.stats().reconnects === 0;
-  return Object.assign(capture, { lines, logs, healthy, [Symbol.asyncDispose]: () => capture.stop() });
+  return Object.assign(capture, { lines, logs, healthy });
 }
 
 async function setup(

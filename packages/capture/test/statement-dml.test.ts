@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mysqlSources, type Config } from '@sluice/core';
+import type { Config } from '@sluice/core';
 import type { KV } from '@nats-io/kv';
 import { recordingLogger, uniqueName } from '@sluice/test-harness';
-import { BinlogCapture } from '../src/binlog/binlog-capture.js';
 import { loadCheckpoint } from '../src/resume/checkpoint-store.js';
-import { provision, readEvents, serversForFile, testConfig, waitForEvents } from './helpers.js';
+import { provision, readEvents, serversForFile, startCapture, testConfig, waitForEvents } from './helpers.js';
 
 // A session that switches itself to statement-based logging writes its INSERT/UPDATE/DELETE to the
 // binlog as SQL text: capture sees a query event and no rows. By default that stops capture with
@@ -29,17 +28,8 @@ async function setup(capture: Record<string, unknown> = {}) {
 
 async function startRecorded(config: Config, checkpoints: KV) {
   const { logger, records } = recordingLogger();
-  const source = mysqlSources(config)[0]!;
-  const capture = new BinlogCapture({
-    source: { ...source, url: source.url! },
-    nats: config.nats,
-    capture: config.capture,
-    nc: servers.nc,
-    checkpoints,
-    logger,
-  });
-  await capture.start();
-  return Object.assign(capture, { records, [Symbol.asyncDispose]: () => capture.stop() });
+  const capture = await startCapture(servers.nc, config, checkpoints, { logger });
+  return Object.assign(capture, { records });
 }
 
 /** The sequence number of a MariaDB GTID position of domain 0 (`0-1-42` → 42). */
