@@ -36,7 +36,8 @@ export async function serve(ctx: CommandContext, opts: ServeOptions): Promise<nu
   const dataDir = resolve(config.embedded.dataDir);
   try {
     if (opts.embedded) {
-      const previous = (await readLocalState(dataDir))?.record;
+      // The previous ports are a nicety: a record that cannot be read is rewritten below.
+      const previous = (await readLocalState(dataDir).catch(() => undefined))?.record;
       servers = await startEmbedded(config, logger, {
         nats: previous?.nats?.port,
         mariadb: previous?.mariadb?.port,
