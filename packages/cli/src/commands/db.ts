@@ -64,9 +64,17 @@ export async function runDb(ctx: CommandContext): Promise<number> {
       ...(args.passThrough ?? []),
       ...(database !== undefined ? [database] : []),
     ];
-    const child = spawn(client, argv, { stdio: 'inherit' });
-    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
-    return code ?? (signal !== null ? 1 : 0);
+    // Ctrl-C reaches the whole process group: the client decides what it means (cancel a query, or
+    // exit), and this process must live on to stop the database it started.
+    const ignore = (): void => undefined;
+    process.on('SIGINT', ignore);
+    try {
+      const child = spawn(client, argv, { stdio: 'inherit' });
+      const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      return code ?? (signal !== null ? 1 : 0);
+    } finally {
+      process.off('SIGINT', ignore);
+    }
   } finally {
     if (started !== undefined) {
       await started.stop();
