@@ -27,7 +27,7 @@ export interface EventAddress {
   /** The event id: the `Nats-Msg-Id`, so that a second publish of the same event is dropped. */
   readonly msgId: string;
   /** The headers besides `Nats-Msg-Id` ({@link EventHeaders}). */
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** One event ready to publish to the events stream. */
@@ -56,8 +56,21 @@ export function eventAddress(
   return {
     subject: eventSubject(space, partitionOf(key, space.partitions), event.type),
     msgId: event.id,
-    headers: sourceId === null ? {} : { [EventHeaders.source]: sourceId },
+    headers: sourceId === null ? NO_HEADERS : sourceHeaders(sourceId),
   };
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+// One headers object per source, not one per event: capture addresses every row it publishes.
+const SOURCE_HEADERS = new Map<string, Readonly<Record<string, string>>>();
+
+function sourceHeaders(sourceId: string): Readonly<Record<string, string>> {
+  let headers = SOURCE_HEADERS.get(sourceId);
+  if (headers === undefined) {
+    headers = Object.freeze({ [EventHeaders.source]: sourceId });
+    SOURCE_HEADERS.set(sourceId, headers);
+  }
+  return headers;
 }
 
 /** Builds the whole message of one event: {@link eventAddress} and the encoded body. */
