@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { SluiceError, createLogger, mysqlSources, type Config, type Logger } from '@sluice/core';
 import { generateSecret } from '@sluice/deliverer';
 import { startEmbedded, type EmbeddedServers } from '@sluice/embedded';
@@ -182,19 +182,29 @@ function banner(
   if (servers?.mariadb)
     lines.push(`  MariaDB   127.0.0.1:${servers.mariadb.port}   data: ${servers.mariadb.dataDir}`);
   if (receiver) lines.push(`  receiver  ${receiver.url}   prints every verified event below`);
+  const sluice = invocation();
   if (servers !== undefined)
     lines.push(
       '',
       'Admin commands run from this folder use these servers (recorded in .sluice/state.json):',
-      '  sluice status --wait ready    sluice endpoints    sluice attempts demo    sluice dlq ls',
+      ...['status --wait ready', 'endpoints', 'attempts demo', 'dlq ls'].map((c) => `  ${sluice} ${c}`),
     );
   if (apiUrl !== undefined)
-    lines.push('', 'Send an event over HTTP with a key from:', '  sluice keys create --scope ingest');
+    lines.push('', 'Send an event over HTTP with a key from:', `  ${sluice} keys create --scope ingest`);
   if (servers?.mariadb) {
     lines.push('', 'Try, in another terminal (also while sluice is stopped):');
-    lines.push(`  sluice db -e "INSERT INTO orders (customer, total) VALUES ('ada', 42.50)"`);
+    lines.push(`  ${sluice} db -e "INSERT INTO orders (customer, total) VALUES ('ada', 42.50)"`);
     lines.push(`  (or: mariadb --no-defaults -uroot --socket=${servers.mariadb.socket} shop)`);
   }
   lines.push('', 'Stop with Ctrl-C.');
   return lines.join('\n');
+}
+
+// How to run this binary again from here: `sluice` when it was started by that name (installed on the
+// PATH), else `node <path to bin.js>`, so that the commands the banner prints can be pasted as they are.
+function invocation(): string {
+  const script = process.argv[1] ?? '';
+  if (basename(script) === 'sluice') return 'sluice';
+  const path = relative(process.cwd(), script);
+  return `node ${path.startsWith('..') || isAbsolute(path) ? script : `./${path}`}`;
 }
