@@ -109,9 +109,10 @@ interface Running {
  * lost PubAcks by restarting from the last written checkpoint with backoff; stops for good, through
  * {@link done}, on anything a retry cannot fix.
  *
- * At a little over 400 lines this is one state machine — lease, open, reconcile, supervise, reconnect,
- * discard, close — whose steps share the running session and the stop/lease signals; the work of each
- * step lives in its own module (capture-lease, reconcile, checkpoint-store, retention-monitor).
+ * At under 500 lines this is one state machine — lease, open, reconcile, become ready, supervise,
+ * reconnect, discard, close — whose steps share the running session and the stop/lease signals; the
+ * work of each step lives in its own module (capture-lease, reconcile, checkpoint-store,
+ * retention-monitor), and splitting the machine would scatter the one place its transitions are read.
  */
 export class BinlogCapture {
   readonly #o: BinlogCaptureOptions;

@@ -89,6 +89,8 @@ export interface BinlogSessionOptions {
  * and transaction boundaries to a {@link TransactionTracker}. It never recovers by itself; on any failure
  * it reports once through {@link failed} and the owner discards it and starts a new session from the
  * last written checkpoint (zongji does not reconnect, and in-flight state cannot be trusted).
+ * Just over 400 lines: it is the one adapter between zongji's event callbacks and sluice's publishers;
+ * what each event means lives in rows/, ddl/, transactions/ and tables/.
  */
 export class BinlogSession {
   readonly #o: BinlogSessionOptions;

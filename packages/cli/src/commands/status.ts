@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readCaptureStatus, type CaptureStatus } from '@sluice/capture';
 import {
@@ -13,7 +15,7 @@ import { requireNats } from '../admin/context.js';
 import { parseDuration } from '../admin/time.js';
 import { ADMIN_OPTIONS, type CommandContext, type CommandSpec } from '../command.js';
 import { localConfig } from '../config-source.js';
-import { LOCAL_DIR, readLocalState } from '../local-state.js';
+import { LOCAL_DIR, readLocalState, type LocalState } from '../local-state.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const POLL_MS = 250;
@@ -45,20 +47,29 @@ export async function runStatus(ctx: CommandContext): Promise<number> {
       ? DEFAULT_TIMEOUT_MS
       : parseDuration('--timeout', args.values.timeout as string);
   const deadline = Date.now() + timeoutMs;
+  const reader = new StatusReader(ctx);
   // While waiting, a server that is not up yet (sluice up still starting) is a state, not an error.
   const poll = (): Promise<StatusReport> =>
     wait === undefined
-      ? statusOnce(ctx)
-      : statusOnce(ctx).catch((err: unknown) => ({
-          ready: false,
-          nats: { url: '' },
-          sources: [],
-          note: `not reachable yet: ${(err as Error).message}`,
-        }));
-  let report = await poll();
-  while (wait !== undefined && !report.ready && Date.now() < deadline) {
-    await sleep(POLL_MS);
+      ? reader.read()
+      : reader.read().catch(async (err: unknown) => {
+          await reader.disconnect();
+          return {
+            ready: false,
+            nats: { url: '' },
+            sources: [],
+            note: `not reachable yet: ${(err as Error).message}`,
+          };
+        });
+  let report: StatusReport;
+  try {
     report = await poll();
+    while (wait !== undefined && !report.ready && Date.now() < deadline) {
+      await sleep(POLL_MS);
+      report = await poll();
+    }
+  } finally {
+    await reader.disconnect();
   }
   if (args.values.json === true) io.out(JSON.stringify(report, null, 2));
   else for (const line of describe(report)) io.out(line);
@@ -66,49 +77,92 @@ export async function runStatus(ctx: CommandContext): Promise<number> {
   return report.ready ? 0 : 1;
 }
 
-async function statusOnce(ctx: CommandContext): Promise<StatusReport> {
-  // Without --config the folder's `sluice up` is looked up again on every poll: a script may run
-  // `sluice status --wait ready` before (or while) `sluice up` writes its state.
-  const implicit = ctx.implicitConfig && ctx.io.env.SLUICE_NATS_URL === undefined;
-  const local = implicit ? await readLocalState(resolve(ctx.io.cwd ?? process.cwd(), LOCAL_DIR)) : ctx.local;
-  if (implicit && local === undefined && ctx.local === undefined && ctx.config.nats.url === undefined)
-    return {
-      ready: false,
-      nats: { url: '' },
-      sources: [],
-      note: 'no "sluice up" has run in this folder yet',
+/**
+ * Reads the status, poll after poll: the folder's record is looked up again each time (a script may
+ * start `sluice status --wait ready` before `sluice up` writes it), while the configuration is loaded
+ * once per `sluice up` start and the NATS connection is kept for as long as its URL stays the same.
+ */
+class StatusReader {
+  readonly #ctx: CommandContext;
+  #config: { readonly startedAt: string; readonly config: Config } | undefined;
+  #nats: { readonly url: string; readonly open: Promise<Buckets> } | undefined;
+
+  constructor(ctx: CommandContext) {
+    this.#ctx = ctx;
+  }
+
+  async read(): Promise<StatusReport> {
+    const ctx = this.#ctx;
+    const implicit = ctx.implicitConfig && ctx.io.env.SLUICE_NATS_URL === undefined;
+    const local = implicit
+      ? await readLocalState(resolve(ctx.io.cwd ?? process.cwd(), LOCAL_DIR))
+      : ctx.local;
+    if (implicit && local === undefined && ctx.config.nats.url === undefined)
+      return {
+        ready: false,
+        nats: { url: '' },
+        sources: [],
+        note: 'no "sluice up" has run in this folder yet',
+      };
+    const config = local !== undefined ? await this.#localConfig(local) : ctx.config;
+    const sluiceUp = local && {
+      running: local.running,
+      ...(local.record.pid !== undefined && local.running ? { pid: local.record.pid } : {}),
+      ...(local.record.api ? { api: local.record.api.url } : {}),
     };
-  const config = local !== undefined ? await localConfig(local, ctx.io.env) : ctx.config;
-  const sluiceUp = local && {
-    running: local.running,
-    ...(local.record.pid !== undefined && local.running ? { pid: local.record.pid } : {}),
-    ...(local.record.api ? { api: local.record.api.url } : {}),
-  };
-  if (local !== undefined && !local.running)
-    return {
-      ready: false,
-      ...(sluiceUp ? { sluiceUp } : {}),
-      nats: { url: config.nats.url ?? '' },
-      sources: [],
-    };
-  requireNats({ ...ctx, config, local });
-  return { ...(sluiceUp ? { sluiceUp } : {}), ...(await readStatus(config, ctx.nowMs)) };
+    const nats = { url: config.nats.url ?? '' };
+    if (local !== undefined && !local.running)
+      return { ready: false, ...(sluiceUp ? { sluiceUp } : {}), nats, sources: [] };
+    requireNats({ ...ctx, config, local });
+    const { checkpoints, leases } = await this.#buckets(config);
+    const now = Math.max(ctx.nowMs, Date.now());
+    const sources = await Promise.all(
+      mysqlSources(config).map((s) => readCaptureStatus(checkpoints, leases, s.id, now)),
+    );
+    return { ready: sources.every((s) => s.ready), ...(sluiceUp ? { sluiceUp } : {}), nats, sources };
+  }
+
+  /** Closes the connection, if one is open; the next read opens a new one. */
+  async disconnect(): Promise<void> {
+    const open = this.#nats?.open;
+    this.#nats = undefined;
+    await open?.then(({ nc }) => nc.close()).catch(() => undefined);
+  }
+
+  async #localConfig(local: LocalState): Promise<Config> {
+    const { startedAt } = local.record;
+    if (this.#config?.startedAt !== startedAt)
+      this.#config = { startedAt, config: await localConfig(local, this.#ctx.io.env) };
+    return this.#config.config;
+  }
+
+  async #buckets(config: Config): Promise<Buckets> {
+    const url = config.nats.url ?? '';
+    if (this.#nats?.url !== url) {
+      await this.disconnect();
+      this.#nats = { url, open: openBuckets(config) };
+    }
+    return this.#nats!.open;
+  }
 }
 
-async function readStatus(config: Config, nowMs: number): Promise<Omit<StatusReport, 'sluiceUp'>> {
+interface Buckets {
+  readonly nc: NatsConnection;
+  readonly checkpoints: KV;
+  readonly leases: KV;
+}
+
+async function openBuckets(config: Config): Promise<Buckets> {
   const { nc } = await connectNats(config.nats, { name: 'sluice-status' });
   try {
     const [checkpoints, leases] = await Promise.all([
       openCheckpoints(nc, config.nats),
       openLeases(nc, config.nats),
     ]);
-    const now = Math.max(nowMs, Date.now());
-    const sources = await Promise.all(
-      mysqlSources(config).map((s) => readCaptureStatus(checkpoints, leases, s.id, now)),
-    );
-    return { ready: sources.every((s) => s.ready), nats: { url: config.nats.url ?? '' }, sources };
-  } finally {
+    return { nc, checkpoints, leases };
+  } catch (err) {
     await nc.close();
+    throw err;
   }
 }
 
